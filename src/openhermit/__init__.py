@@ -1,0 +1,3 @@
+"""OpenHermit: run fleets of AI agents as production services."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Attachments: blob stores and the upload service."""

@@ -1,0 +1,1 @@
+"""The `hermit` command line."""

@@ -1,0 +1,171 @@
+"""The one settings tree. This is the only module that reads the process environment.
+
+Settings are read once at process start (`load_settings`) and passed down explicitly.
+Values come, highest priority first, from keyword arguments, the real environment, and
+`$OPENHERMIT_HOME/gateway/.env` (which never overrides the real environment).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from dotenv import dotenv_values
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from openhermit.errors import ConfigError
+
+DEFAULT_HOME = Path("~/.openhermit")
+_KEY_HINT = "generate one with: openssl rand -base64 32"
+
+# Field name -> the environment variable(s) it is read from (first is the documented name).
+ENV_NAMES: dict[str, tuple[str, ...]] = {
+    "home": ("OPENHERMIT_HOME",),
+    "database_url": ("DATABASE_URL",),
+    "database_url_test": ("DATABASE_URL_TEST",),
+    "admin_token": ("GATEWAY_ADMIN_TOKEN",),
+    "jwt_secret": ("GATEWAY_JWT_SECRET",),
+    "host": ("GATEWAY_HOST",),
+    "port": ("GATEWAY_PORT", "PORT"),
+    "secrets_key": ("OPENHERMIT_SECRETS_KEY",),
+    "token": ("OPENHERMIT_TOKEN",),
+    "gateway_url": ("OPENHERMIT_GATEWAY_URL",),
+    "agent_id": ("OPENHERMIT_AGENT_ID",),
+    "web_host": ("OPENHERMIT_WEB_HOST",),
+    "web_port": ("OPENHERMIT_WEB_PORT",),
+    "eviction_ttl_minutes": ("OPENHERMIT_EVICTION_TTL_MINUTES",),
+    "db_pool_size": ("OPENHERMIT_DB_POOL_SIZE",),
+    "log_level": ("OPENHERMIT_LOG_LEVEL",),
+}
+
+
+def _env(field: str) -> AliasChoices:
+    return AliasChoices(*ENV_NAMES[field])
+
+
+class Settings(BaseSettings):
+    """Every setting of every OpenHermit process."""
+
+    model_config = SettingsConfigDict(
+        extra="ignore", populate_by_name=True, env_ignore_empty=True, frozen=True
+    )
+
+    home: Path = Field(DEFAULT_HOME, validation_alias=_env("home"))
+    database_url: str | None = Field(None, validation_alias=_env("database_url"))
+    database_url_test: str | None = Field(None, validation_alias=_env("database_url_test"))
+    admin_token: SecretStr | None = Field(None, validation_alias=_env("admin_token"))
+    jwt_secret: SecretStr | None = Field(None, validation_alias=_env("jwt_secret"))
+    host: str = Field("127.0.0.1", validation_alias=_env("host"))
+    port: int = Field(4000, ge=0, le=65535, validation_alias=_env("port"))
+    secrets_key: SecretStr | None = Field(None, validation_alias=_env("secrets_key"))
+    token: SecretStr | None = Field(None, validation_alias=_env("token"))
+    gateway_url: str | None = Field(None, validation_alias=_env("gateway_url"))
+    agent_id: str = Field("main", validation_alias=_env("agent_id"))
+    web_host: str = Field("127.0.0.1", validation_alias=_env("web_host"))
+    web_port: int = Field(4310, ge=0, le=65535, validation_alias=_env("web_port"))
+    eviction_ttl_minutes: float = Field(30, ge=0, validation_alias=_env("eviction_ttl_minutes"))
+    db_pool_size: int = Field(10, ge=1, le=200, validation_alias=_env("db_pool_size"))
+    log_level: str = Field("info", validation_alias=_env("log_level"))
+    # Model provider keys found in the environment (`*_API_KEY`), by variable name.
+    provider_api_keys: dict[str, SecretStr] = Field(default_factory=dict)
+
+    @field_validator("home", mode="after")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        return value.expanduser().absolute()
+
+    @field_validator("database_url", "database_url_test", mode="after")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        scheme = value.split("://", 1)[0] if "://" in value else ""
+        if scheme not in {"postgres", "postgresql", "postgresql+asyncpg"}:
+            raise ValueError("must be a postgresql:// URL")
+        return value
+
+    @field_validator("secrets_key", mode="after")
+    @classmethod
+    def _check_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        try:
+            raw = base64.b64decode(value.get_secret_value(), validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError(f"must be standard base64 ({_KEY_HINT})") from None
+        if len(raw) != 32:
+            raise ValueError(f"must decode to exactly 32 bytes, got {len(raw)} ({_KEY_HINT})")
+        return value
+
+    @field_validator("log_level", mode="after")
+    @classmethod
+    def _check_level(cls, value: str) -> str:
+        level = value.lower()
+        if level not in {"debug", "info", "warning", "error"}:
+            raise ValueError("must be one of debug, info, warning, error")
+        return level
+
+    # Derived paths -------------------------------------------------------------------------
+    @property
+    def gateway_dir(self) -> Path:
+        return self.home / "gateway"
+
+    @property
+    def env_file(self) -> Path:
+        return self.gateway_dir / ".env"
+
+    @property
+    def pgdata(self) -> Path:
+        return self.home / "pgdata"
+
+    @property
+    def workspaces_dir(self) -> Path:
+        return self.home / "workspaces"
+
+    def agent_dir(self, agent_id: str) -> Path:
+        return self.home / "agents" / agent_id
+
+    @property
+    def secrets_key_bytes(self) -> bytes | None:
+        if self.secrets_key is None:
+            return None
+        return base64.b64decode(self.secrets_key.get_secret_value())
+
+    @property
+    def effective_gateway_url(self) -> str:
+        return self.gateway_url or f"http://{self.host}:{self.port}"
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    loc = error.get("loc") or ("?",)
+    field = str(loc[0])
+    names = ENV_NAMES.get(field, (field,))
+    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    return f"{names[0]}: {message}"
+
+
+def _provider_keys(env_file: Path) -> dict[str, str]:
+    """Model provider keys (`*_API_KEY`) from the .env file and the environment (which wins)."""
+    file_values = dotenv_values(env_file) if env_file.is_file() else {}
+    merged = {**file_values, **os.environ}
+    return {k: v for k, v in merged.items() if k.endswith("_API_KEY") and v}
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment and `$OPENHERMIT_HOME/gateway/.env`.
+
+    Keyword arguments (by field name) win over both. Raises `ConfigError` with one line
+    naming the variable when a value is invalid.
+    """
+    home = Path(overrides.get("home") or os.environ.get("OPENHERMIT_HOME") or DEFAULT_HOME)
+    env_file = home.expanduser() / "gateway" / ".env"
+    overrides.setdefault("provider_api_keys", _provider_keys(env_file))
+    try:
+        return Settings(_env_file=env_file if env_file.is_file() else None, **overrides)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc.errors()[0])) from None

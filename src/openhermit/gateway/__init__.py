@@ -1,0 +1,1 @@
+"""The HTTP gateway: API, auth, streams, admin UI."""

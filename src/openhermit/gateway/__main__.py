@@ -1,0 +1,3 @@
+from openhermit.gateway.server import main
+
+main()

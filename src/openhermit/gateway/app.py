@@ -1,0 +1,49 @@
+"""`create_app`: the composition root of the gateway."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from openhermit import __version__
+from openhermit.config import Settings
+from openhermit.gateway.errors import install_error_handlers
+from openhermit.gateway.platform import Platform, start_platform
+from openhermit.gateway.routes import health, stats
+
+
+def create_app(
+    settings: Settings, platform: Platform | None = None, *, close_platform: bool = False
+) -> FastAPI:
+    """Build the gateway app.
+
+    With `platform` given, the app uses it and closes it at shutdown only if `close_platform`;
+    without, the app opens one at start-up and closes it at shutdown.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if platform is not None:
+            app.state.platform = platform
+            try:
+                yield
+            finally:
+                if close_platform:
+                    await platform.close()
+            return
+        owned = await start_platform(settings)
+        app.state.platform = owned
+        try:
+            yield
+        finally:
+            await owned.close()
+
+    app = FastAPI(title="OpenHermit gateway", version=__version__, lifespan=lifespan)
+    if platform is not None:
+        app.state.platform = platform
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(stats.router)
+    return app

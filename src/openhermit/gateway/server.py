@@ -1,0 +1,69 @@
+"""Run the gateway process: check configuration, open the platform, serve HTTP, clean up."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import socket
+import sys
+
+import uvicorn
+
+from openhermit.config import Settings, load_settings
+from openhermit.errors import ConfigError, OpenHermitError
+from openhermit.gateway.app import create_app
+from openhermit.gateway.platform import start_platform
+
+log = logging.getLogger("openhermit.gateway")
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Fail early, with one line, when the listen address is taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ConfigError(
+                    f"GATEWAY_PORT: {host}:{port} is already in use (is another gateway running?)"
+                ) from None
+            raise ConfigError(f"GATEWAY_HOST: cannot listen on {host}:{port} ({exc.strerror})") from None
+
+
+async def serve(settings: Settings) -> None:
+    check_port_free(settings.host, settings.port)
+    platform = await start_platform(settings)
+    try:
+        # The platform is closed by the app's shutdown, before uvicorn re-raises Ctrl-C.
+        app = create_app(settings, platform, close_platform=True)
+        config = uvicorn.Config(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+            lifespan="on",
+            proxy_headers=False,
+        )
+        server = uvicorn.Server(config)
+        log.info("gateway listening on http://%s:%d", settings.host, settings.port)
+        await server.serve()
+    finally:
+        await platform.close()
+
+
+def main() -> None:
+    """Entry point of `python -m openhermit.gateway` (what `hermit gateway run` executes)."""
+    try:
+        settings = load_settings()
+        logging.basicConfig(
+            level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+        asyncio.run(serve(settings))
+    except (ConfigError, OpenHermitError) as exc:
+        print(f"openhermit: {exc.message}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        pass

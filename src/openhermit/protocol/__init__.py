@@ -1,0 +1,1 @@
+"""Pure wire models shared by the gateway, the SDK and the CLI. No I/O here."""

@@ -1,0 +1,1 @@
+"""Agent runtime: turns, the model loop, tools, memory."""

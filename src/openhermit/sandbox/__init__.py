@@ -1,0 +1,1 @@
+"""Sandboxes: isolated exec and files behind one Protocol."""

@@ -1,0 +1,1 @@
+"""Scheduler: cron and one-shot fires claimed in PostgreSQL."""

@@ -1,0 +1,1 @@
+"""AES-256-GCM secrets and the secret stores (database, file)."""

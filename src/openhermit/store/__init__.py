@@ -1,0 +1,1 @@
+"""PostgreSQL store: engine, embedded server, tables, repositories, migrations."""

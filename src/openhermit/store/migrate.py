@@ -1,0 +1,67 @@
+"""Schema migrations, run from the installed package (no alembic.ini needed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
+
+from openhermit.store.engine import Database
+from openhermit.store.tables import metadata
+
+
+def alembic_config(url: str | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", "openhermit.store:migrations")
+    if url:
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def heads() -> list[str]:
+    return list(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+async def _with_connection(db: Database, action: str, revision: str) -> None:
+    config = alembic_config()
+
+    def run(connection: Connection) -> None:
+        config.attributes["connection"] = connection
+        getattr(command, action)(config, revision)
+
+    async with db.engine.connect() as conn:
+        await conn.run_sync(run)
+        await conn.commit()
+
+
+async def upgrade(db: Database, revision: str = "head") -> None:
+    """Bring the schema to `revision`; safe to call from several processes at once."""
+    await _with_connection(db, "upgrade", revision)
+
+
+async def downgrade(db: Database, revision: str) -> None:
+    await _with_connection(db, "downgrade", revision)
+
+
+async def current_revision(db: Database) -> str | None:
+    def read(connection: Connection) -> str | None:
+        return MigrationContext.configure(connection).get_current_revision()
+
+    async with db.engine.connect() as conn:
+        return await conn.run_sync(read)
+
+
+async def schema_drift(db: Database) -> list[Any]:
+    """Differences between the ORM tables and the live schema (empty when in sync)."""
+
+    def compare(connection: Connection) -> list[Any]:
+        context = MigrationContext.configure(connection, opts={"compare_server_default": True})
+        return list(compare_metadata(context, metadata))
+
+    async with db.engine.connect() as conn:
+        return await conn.run_sync(compare)

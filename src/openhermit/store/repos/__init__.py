@@ -1,0 +1,1 @@
+"""Repositories: one per noun. Each takes a `Tx`, never commits, and returns protocol models."""

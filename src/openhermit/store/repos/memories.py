@@ -1,0 +1,112 @@
+"""Long-term memories: keyed upserts, prefix listing, and full-text recall."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import Integer, and_, delete, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import insert
+
+from openhermit.protocol.memory import MemoryEntry
+from openhermit.store.engine import Tx
+from openhermit.store.tables.memories import Memory
+
+RECALL_DEFAULT, RECALL_MAX = 10, 50
+LIST_DEFAULT, LIST_MAX = 20, 50
+_WORD_SPLIT = re.compile(r"[\s/,;:]+")
+
+
+def _entry(row: Memory) -> MemoryEntry:
+    return MemoryEntry(
+        key=row.memory_key,
+        content=row.content,
+        metadata=row.metadata_ or {},
+        grants=list(row.grants or []),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _clamp(limit: int | None, default: int, maximum: int) -> int:
+    return max(1, min(maximum, limit or default))
+
+
+async def upsert_memory(
+    tx: Tx,
+    agent_id: str,
+    key: str,
+    content: str,
+    *,
+    metadata: dict[str, Any] | None = None,
+    grants: list[Any] | None = None,
+) -> MemoryEntry:
+    values: dict[str, Any] = {"agent_id": agent_id, "memory_key": key, "content": content}
+    changes: dict[str, Any] = {"content": content, "updated_at": func.now()}
+    if metadata is not None:
+        values["metadata_"] = metadata
+        changes["metadata"] = metadata
+    if grants is not None:
+        values["grants"] = grants
+        changes["grants"] = grants
+    stmt = (
+        insert(Memory)
+        .values(**values)
+        .on_conflict_do_update(index_elements=["agent_id", "memory_key"], set_=changes)
+        .returning(Memory)
+    )
+    return _entry((await tx.execute(stmt)).scalar_one())
+
+
+async def get_memory(tx: Tx, agent_id: str, key: str) -> MemoryEntry | None:
+    row = await tx.get(Memory, (agent_id, key))
+    return _entry(row) if row else None
+
+
+async def list_memories(
+    tx: Tx, agent_id: str, *, prefix: str = "", limit: int | None = None
+) -> list[MemoryEntry]:
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    rows = await tx.execute(
+        select(Memory)
+        .where(Memory.agent_id == agent_id, Memory.memory_key.like(f"{escaped}%", escape="\\"))
+        .order_by(Memory.updated_at.desc())
+        .limit(_clamp(limit, LIST_DEFAULT, LIST_MAX))
+    )
+    return [_entry(r) for r in rows.scalars()]
+
+
+async def delete_memory(tx: Tx, agent_id: str, key: str) -> bool:
+    result = await tx.execute(delete(Memory).where(Memory.agent_id == agent_id, Memory.memory_key == key))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def recall(tx: Tx, agent_id: str, query: str, *, limit: int | None = None) -> list[MemoryEntry]:
+    """Full-text search first (ranked); then, if short, per-word substring matches."""
+    limit = _clamp(limit, RECALL_DEFAULT, RECALL_MAX)
+    tsquery = func.plainto_tsquery("english", query)
+    ranked = await tx.execute(
+        select(Memory)
+        .where(Memory.agent_id == agent_id, Memory.content_tsv.op("@@")(tsquery))
+        .order_by(func.ts_rank(Memory.content_tsv, tsquery).desc(), Memory.updated_at.desc())
+        .limit(limit)
+    )
+    found = [_entry(r) for r in ranked.scalars()]
+    words = [w for w in _WORD_SPLIT.split(query) if w]
+    if len(found) >= limit or not words:
+        return found
+    seen = [e.key for e in found]
+    matches = []
+    for word in words:
+        pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        matches.append(
+            or_(Memory.memory_key.ilike(pattern, escape="\\"), Memory.content.ilike(pattern, escape="\\"))
+        )
+    score = sum((func.cast(m, Integer) for m in matches), literal(0))
+    fallback = await tx.execute(
+        select(Memory)
+        .where(Memory.agent_id == agent_id, or_(*matches), and_(Memory.memory_key.not_in(seen)))
+        .order_by(score.desc(), Memory.updated_at.desc())
+        .limit(limit - len(found))
+    )
+    return found + [_entry(r) for r in fallback.scalars()]

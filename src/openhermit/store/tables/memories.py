@@ -1,0 +1,30 @@
+"""Long-term memories with a generated English full-text vector."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Computed, Index, Text
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
+from sqlalchemy.orm import Mapped, mapped_column
+
+from openhermit.store.tables.base import Base, agent_ref, jsonb_array, ts_now, ts_touch
+
+
+class Memory(Base):
+    __tablename__ = "memories"
+    agent_id: Mapped[str] = agent_ref(primary_key=True)
+    memory_key: Mapped[str] = mapped_column(Text, primary_key=True)
+    content: Mapped[str] = mapped_column(Text)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONB, server_default="{}")
+    grants: Mapped[list[Any]] = jsonb_array()
+    created_at: Mapped[datetime] = ts_now()
+    updated_at: Mapped[datetime] = ts_touch()
+    content_tsv: Mapped[str] = mapped_column(
+        TSVECTOR, Computed("to_tsvector('english'::regconfig, content)", persisted=True)
+    )
+    __table_args__ = (
+        Index(None, "agent_id", "updated_at"),
+        Index("idx_memories_fts", "content_tsv", postgresql_using="gin"),
+    )

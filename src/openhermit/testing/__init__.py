@@ -1,0 +1,1 @@
+"""Fakes shipped for tests: model server, sandbox, channel."""
