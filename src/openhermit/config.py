@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from dotenv import dotenv_values
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from openhermit.errors import ConfigError
 
@@ -44,33 +44,40 @@ ENV_NAMES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _env(field: str) -> AliasChoices:
-    return AliasChoices(*ENV_NAMES[field])
-
-
 class Settings(BaseSettings):
     """Every setting of every OpenHermit process."""
 
-    model_config = SettingsConfigDict(
-        extra="ignore", populate_by_name=True, env_ignore_empty=True, frozen=True
-    )
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
-    home: Path = Field(DEFAULT_HOME, validation_alias=_env("home"))
-    database_url: str | None = Field(None, validation_alias=_env("database_url"))
-    database_url_test: str | None = Field(None, validation_alias=_env("database_url_test"))
-    admin_token: SecretStr | None = Field(None, validation_alias=_env("admin_token"))
-    jwt_secret: SecretStr | None = Field(None, validation_alias=_env("jwt_secret"))
-    host: str = Field("127.0.0.1", validation_alias=_env("host"))
-    port: int = Field(4000, ge=0, le=65535, validation_alias=_env("port"))
-    secrets_key: SecretStr | None = Field(None, validation_alias=_env("secrets_key"))
-    token: SecretStr | None = Field(None, validation_alias=_env("token"))
-    gateway_url: str | None = Field(None, validation_alias=_env("gateway_url"))
-    agent_id: str = Field("main", validation_alias=_env("agent_id"))
-    web_host: str = Field("127.0.0.1", validation_alias=_env("web_host"))
-    web_port: int = Field(4310, ge=0, le=65535, validation_alias=_env("web_port"))
-    eviction_ttl_minutes: float = Field(30, ge=0, validation_alias=_env("eviction_ttl_minutes"))
-    db_pool_size: int = Field(10, ge=1, le=200, validation_alias=_env("db_pool_size"))
-    log_level: str = Field("info", validation_alias=_env("log_level"))
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # `load_settings` resolves the environment and the .env file by exact variable name;
+        # a `Settings(...)` built directly (tests, embedding) reads nothing implicitly.
+        return (init_settings,)
+
+    home: Path = Field(DEFAULT_HOME)
+    database_url: str | None = Field(None)
+    database_url_test: str | None = Field(None)
+    admin_token: SecretStr | None = Field(None)
+    jwt_secret: SecretStr | None = Field(None)
+    host: str = Field("127.0.0.1")
+    port: int = Field(4000, ge=0, le=65535)
+    secrets_key: SecretStr | None = Field(None)
+    token: SecretStr | None = Field(None)
+    gateway_url: str | None = Field(None)
+    agent_id: str = Field("main")
+    web_host: str = Field("127.0.0.1")
+    web_port: int = Field(4310, ge=0, le=65535)
+    eviction_ttl_minutes: float = Field(30, ge=0)
+    db_pool_size: int = Field(10, ge=1, le=200)
+    log_level: str = Field("info")
     # Model provider keys found in the environment (`*_API_KEY`), by variable name.
     provider_api_keys: dict[str, SecretStr] = Field(default_factory=dict)
 
@@ -149,11 +156,12 @@ def _describe(error: Mapping[str, Any]) -> str:
     return f"{names[0]}: {message}"
 
 
-def _provider_keys(env_file: Path) -> dict[str, str]:
-    """Model provider keys (`*_API_KEY`) from the .env file and the environment (which wins)."""
+def _environment(env_file: Path) -> dict[str, str]:
+    """The `.env` file's values overlaid by the real environment (which always wins)."""
     file_values = dotenv_values(env_file) if env_file.is_file() else {}
-    merged = {**file_values, **os.environ}
-    return {k: v for k, v in merged.items() if k.endswith("_API_KEY") and v}
+    merged = {k: v for k, v in file_values.items() if v is not None}
+    merged.update(os.environ)
+    return merged
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -163,9 +171,15 @@ def load_settings(**overrides: Any) -> Settings:
     naming the variable when a value is invalid.
     """
     home = Path(overrides.get("home") or os.environ.get("OPENHERMIT_HOME") or DEFAULT_HOME)
-    env_file = home.expanduser() / "gateway" / ".env"
-    overrides.setdefault("provider_api_keys", _provider_keys(env_file))
+    env = _environment(home.expanduser() / "gateway" / ".env")
+    values: dict[str, Any] = {}
+    for field, names in ENV_NAMES.items():
+        found = next((env[name] for name in names if env.get(name)), None)
+        if found is not None:
+            values[field] = found
+    values["provider_api_keys"] = {k: v for k, v in env.items() if k.endswith("_API_KEY") and v}
+    values.update(overrides)
     try:
-        return Settings(_env_file=env_file if env_file.is_file() else None, **overrides)
+        return Settings(**values)
     except ValidationError as exc:
         raise ConfigError(_describe(exc.errors()[0])) from None

@@ -7,12 +7,14 @@ one data directory; the server stops when the last of them stops it.
 
 from __future__ import annotations
 
+import json
 import logging
 import warnings
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import psutil
 from sqlalchemy.engine import make_url
 
 DATABASE_NAME = "openhermit"
@@ -41,9 +43,25 @@ class EmbeddedPostgres:
         """Start (or attach to) the server; return an asyncpg URL of the `openhermit` database."""
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         pgserver = _pgserver()
+        with pgserver.PostgresServer._lock:
+            self._forget_dead_holders()
         # We stop the server ourselves (stop()); the library's atexit hook stays as a backstop.
         self._server = pgserver.get_server(self.pgdata, cleanup_mode="stop")
         return self.url(DATABASE_NAME)
+
+    def _forget_dead_holders(self) -> None:
+        """Drop processes that died without releasing the server (kill -9, power loss), so the
+        last live holder still stops it."""
+        holders = self.pgdata / ".handle_pids.json"
+        if not holders.is_file():
+            return
+        try:
+            pids = json.loads(holders.read_text() or "[]")
+        except ValueError:
+            pids = []
+        alive = [pid for pid in pids if isinstance(pid, int) and psutil.pid_exists(pid)]
+        if alive != pids:
+            holders.write_text(json.dumps(alive))
 
     def url(self, database: str) -> str:
         if self._server is None:

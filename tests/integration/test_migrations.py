@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from openhermit.store import migrate
+from openhermit.store.engine import Database, open_database
+from openhermit.store.tables import metadata
+
+
+def test_single_head() -> None:
+    assert len(migrate.heads()) == 1
+
+
+async def _tables(db: Database) -> set[str]:
+    async with db.transaction() as tx:
+        rows = await tx.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
+        return {r[0] for r in rows}
+
+
+async def test_upgrade_downgrade_upgrade_without_drift(empty_db_url: str) -> None:
+    db = open_database(empty_db_url, pool_size=2)
+    try:
+        await migrate.upgrade(db)
+        assert await migrate.current_revision(db) == migrate.heads()[0]
+        assert set(metadata.tables) <= await _tables(db)
+        assert await migrate.schema_drift(db) == []
+
+        await migrate.downgrade(db, "base")
+        assert await migrate.current_revision(db) is None
+        assert await _tables(db) <= {"alembic_version"}
+
+        await migrate.upgrade(db)
+        assert await migrate.schema_drift(db) == []
+    finally:
+        await db.dispose()
+
+
+async def test_upgrade_twice_is_a_no_op(db: Database) -> None:
+    before = await migrate.current_revision(db)
+    await migrate.upgrade(db)
+    assert await migrate.current_revision(db) == before
+
+
+async def test_memories_have_generated_fts_vector_with_gin_index(db: Database) -> None:
+    async with db.transaction() as tx:
+        kind = (
+            await tx.execute(
+                text(
+                    "SELECT attgenerated::text FROM pg_attribute WHERE attrelid = 'memories'::regclass "
+                    "AND attname = 'content_tsv'"
+                )
+            )
+        ).scalar_one()
+        index = (
+            await tx.execute(text("SELECT indexdef FROM pg_indexes WHERE indexname = 'idx_memories_fts'"))
+        ).scalar_one()
+    assert kind == "s"  # stored generated column
+    assert "USING gin" in index
+
+
+async def test_real_column_types(db: Database) -> None:
+    async with db.transaction() as tx:
+        rows = await tx.execute(
+            text(
+                "SELECT table_name, column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = 'public' "
+                "AND column_name IN ('created_at', 'payload', 'interactive', 'id') "
+                "AND table_name IN ('agents', 'session_events', 'sessions')"
+            )
+        )
+        types = {(t, c): d for t, c, d in rows}
+    assert types[("agents", "created_at")] == "timestamp with time zone"
+    assert types[("session_events", "payload")] == "jsonb"
+    assert types[("session_events", "id")] == "bigint"
+    assert types[("sessions", "interactive")] == "boolean"

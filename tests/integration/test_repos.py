@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+
+from openhermit.errors import Conflict
+from openhermit.store.engine import Database
+from openhermit.store.repos import agents, events, instructions, memories, sessions, usage, users
+from tests.factories import Factory
+
+
+async def test_agent_lifecycle_and_cascade(db: Database, factory: Factory) -> None:
+    agent = await factory.agent("alpha", name="Alpha", config={"model": {"provider": "openai"}})
+    assert agent.status == "active"
+    assert agent.config == {"model": {"provider": "openai"}}
+    with pytest.raises(Conflict):
+        await factory.agent("alpha")
+
+    await factory.session("alpha", "s1")
+    await factory.event("alpha", "s1", "user", {"text": "hi"}, content="hi")
+    async with db.transaction() as tx:
+        await instructions.put_instruction(tx, "alpha", "rules", "Be kind.")
+        await memories.upsert_memory(tx, "alpha", "m1", "the sky is blue")
+        assert await agents.update_agent(tx, "alpha", status="disabled")
+        assert (await agents.get_agent(tx, "alpha")).status == "disabled"  # type: ignore[union-attr]
+        assert await agents.delete_agent(tx, "alpha")
+    async with db.transaction() as tx:
+        for table in ("sessions", "session_events", "instructions", "memories"):
+            count = (await tx.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one()
+            assert count == 0, table
+
+
+async def test_transaction_rolls_back_on_error(db: Database, factory: Factory) -> None:
+    async def failing_unit_of_work() -> None:
+        async with db.transaction() as tx:
+            await agents.insert_agent(tx, "ghost", workspace_dir="/tmp/ghost")
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        await failing_unit_of_work()
+    async with db.transaction() as tx:
+        assert await agents.get_agent(tx, "ghost") is None
+
+
+async def test_instruction_fanout(db: Database, factory: Factory) -> None:
+    for agent_id in ("a1", "a2", "a3"):
+        await factory.agent(agent_id)
+    async with db.transaction() as tx:
+        await instructions.put_instruction(tx, "a1", "rules", "Be brief.")
+        changed = await instructions.fanout(tx, "append", "rules", "Never share PII.")
+    assert changed == ["a1", "a2", "a3"]
+    async with db.transaction() as tx:
+        a1 = await instructions.get_instruction(tx, "a1", "rules")
+        a2 = await instructions.get_instruction(tx, "a2", "rules")
+    assert a1 is not None
+    assert a1.content == "Be brief.\n\nNever share PII."
+    assert a2 is not None
+    assert a2.content == "Never share PII."
+
+    async with db.transaction() as tx:
+        await instructions.fanout(tx, "set", "rules", "Only this.")
+        assert [i.content for i in await instructions.list_instructions(tx, "a3")] == ["Only this."]
+        assert await instructions.fanout(tx, "remove", "rules") == ["a1", "a2", "a3"]
+        assert await instructions.list_instructions(tx, "a1") == []
+
+
+async def test_memory_recall_full_text_then_words(db: Database, factory: Factory) -> None:
+    await factory.agent("mem")
+    await factory.agent("other")
+    async with db.transaction() as tx:
+        await memories.upsert_memory(tx, "mem", "pet", "Alice owns a dog called Rex")
+        await memories.upsert_memory(tx, "mem", "food", "Alice is allergic to peanuts")
+        await memories.upsert_memory(tx, "mem", "proj/x-42", "Project deadline is Friday")
+        await memories.upsert_memory(tx, "other", "pet", "Bob has dogs")
+        # Stemming: "dogs" finds "dog" through the English tsvector.
+        found = await memories.recall(tx, "mem", "dogs")
+        assert [m.key for m in found] == ["pet"]
+        # Substring fallback matches keys and partial words FTS cannot.
+        found = await memories.recall(tx, "mem", "x-4")
+        assert [m.key for m in found] == ["proj/x-42"]
+        both = await memories.recall(tx, "mem", "alice, peanut")
+        assert {m.key for m in both} == {"pet", "food"}
+        assert both[0].key == "food"  # ranked: matches both words
+        assert await memories.recall(tx, "mem", "zebra") == []
+
+        updated = await memories.upsert_memory(tx, "mem", "pet", "Alice owns a cat")
+        assert updated.content == "Alice owns a cat"
+        assert [m.key for m in await memories.list_memories(tx, "mem", prefix="pro")] == ["proj/x-42"]
+        assert await memories.list_memories(tx, "mem", prefix="%") == []
+        assert await memories.delete_memory(tx, "mem", "pet")
+        assert await memories.get_memory(tx, "mem", "pet") is None
+
+
+async def test_events_are_read_by_id(db: Database, factory: Factory) -> None:
+    await factory.agent("ev")
+    await factory.session("ev", "s")
+    stored = [await factory.event("ev", "s", "user", {"n": i}) for i in range(5)]
+    ids = [e.id for e in stored]
+    assert ids == sorted(ids)
+    async with db.transaction() as tx:
+        later = await events.list_events(tx, "ev", "s", after=ids[1])
+    assert [e.payload["n"] for e in later] == [2, 3, 4]
+
+
+async def test_usage_windows(db: Database, factory: Factory) -> None:
+    await factory.agent("u")
+    await factory.session("u", "s")
+    usage_block = {"input": 100, "output": 20, "cacheRead": 5, "cacheWrite": 1, "cost": {"total": 0.25}}
+    await factory.event("u", "s", "assistant", {"usage": usage_block}, content="hi")
+    await factory.event("u", "s", "assistant", {"usage": usage_block}, content="again")
+    await factory.event("u", "s", "user", {"usage": usage_block}, content="not counted")
+    async with db.transaction() as tx:
+        await tx.execute(
+            text("UPDATE session_events SET ts = now() - interval '2 days' WHERE content = 'again'")
+        )
+        total = await usage.usage_totals(tx, agent_id="u")
+        recent = await usage.usage_totals(tx, within=timedelta(hours=24))
+    assert (total.input_tokens, total.output_tokens, total.cache_read_tokens) == (200, 40, 10)
+    assert total.cost_usd == pytest.approx(0.5)
+    assert recent.input_tokens == 100
+
+
+async def test_sessions_and_users(db: Database, factory: Factory) -> None:
+    await factory.agent("s")
+    await factory.session("s", "cli:default", kind="cli")
+    await factory.session("s", "api:1", kind="api")
+    async with db.transaction() as tx:
+        listed = await sessions.list_sessions(tx, "s", kind="cli")
+        assert [x.session_id for x in listed] == ["cli:default"]
+        await sessions.set_session_status(tx, "s", "api:1", "inactive")
+        assert [x.session_id for x in await sessions.list_sessions(tx, "s")] == ["cli:default"]
+    user = await factory.user(name="Ada")
+    async with db.transaction() as tx:
+        await users.link_identity(tx, user.user_id, "telegram", "42")
+        found = await users.find_identity(tx, "telegram", "42")
+        assert found is not None
+        assert found.user_id == user.user_id
+        membership = await users.set_role(tx, user.user_id, "s", "owner")
+        assert membership.role == "owner"
+        assert await users.count_users(tx) == 1
