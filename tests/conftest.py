@@ -8,6 +8,7 @@ import base64
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -75,30 +76,32 @@ def template_db(pg_server: str) -> str:
     return TEMPLATE_DB
 
 
-@pytest.fixture
-async def empty_db_url(pg_server: str) -> AsyncIterator[str]:
-    """A new database with no schema (for migration tests)."""
+@asynccontextmanager
+async def _scratch_database(server_url: str, template: str | None = None) -> AsyncIterator[str]:
+    """A database of its own (optionally cloned from `template`), dropped afterwards."""
     name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(to_libpq_url(_database_url(pg_server, "postgres")))
-    await admin.execute(f'CREATE DATABASE "{name}"')
+    clone = f' TEMPLATE "{template}" STRATEGY FILE_COPY' if template else ""
+    admin = await asyncpg.connect(to_libpq_url(_database_url(server_url, "postgres")))
+    await admin.execute(f'CREATE DATABASE "{name}"{clone}')
     try:
-        yield _database_url(pg_server, name)
+        yield _database_url(server_url, name)
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+@pytest.fixture
+async def empty_db_url(pg_server: str) -> AsyncIterator[str]:
+    """A new database with no schema (for migration tests)."""
+    async with _scratch_database(pg_server) as url:
+        yield url
 
 
 @pytest.fixture
 async def db_url(pg_server: str, template_db: str) -> AsyncIterator[str]:
     """A migrated database of its own for this test, cloned from the template."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(to_libpq_url(_database_url(pg_server, "postgres")))
-    await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}" STRATEGY FILE_COPY')
-    try:
-        yield _database_url(pg_server, name)
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with _scratch_database(pg_server, template_db) as url:
+        yield url
 
 
 @pytest.fixture
