@@ -27,7 +27,7 @@ async def test_agent_lifecycle_and_cascade(db: Database, factory: Factory) -> No
         assert (await agents.get_agent(tx, "alpha")).status == "disabled"  # type: ignore[union-attr]
         assert await agents.delete_agent(tx, "alpha")
     async with db.transaction() as tx:
-        for table in ("sessions", "session_events", "instructions", "memories"):
+        for table in ("sessions", "session_events", "instructions", "memories", "turns"):
             count = (await tx.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one()
             assert count == 0, table
 

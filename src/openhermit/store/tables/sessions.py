@@ -9,7 +9,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
-    ForeignKeyConstraint,
     Identity,
     Index,
     Integer,
@@ -53,11 +52,14 @@ class Session(Base):
 
 
 class SessionEvent(Base):
-    """The event log. `id` is the event id on every transport (SSE, WebSocket, history)."""
+    """The event log. `id` is the event id on every transport (SSE, WebSocket, history).
+
+    Deleting a session keeps its events; deleting the agent deletes them.
+    """
 
     __tablename__ = "session_events"
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
-    agent_id: Mapped[str] = mapped_column(Text)
+    agent_id: Mapped[str] = agent_ref()
     session_id: Mapped[str] = mapped_column(Text)
     ts: Mapped[datetime] = ts_now()
     event_type: Mapped[str] = mapped_column(Text)
@@ -66,9 +68,6 @@ class SessionEvent(Base):
     user_id: Mapped[str | None] = mapped_column(Text)
     turn_id: Mapped[int | None] = mapped_column(BigInteger)
     __table_args__ = (
-        ForeignKeyConstraint(
-            ["agent_id", "session_id"], ["sessions.agent_id", "sessions.session_id"], ondelete="CASCADE"
-        ),
         Index(None, "agent_id", "session_id", "id"),
         Index(None, "agent_id", "session_id", "event_type", "id"),
         Index(
@@ -97,7 +96,7 @@ class Turn(Base):
 
     __tablename__ = "turns"
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
-    agent_id: Mapped[str] = mapped_column(Text)
+    agent_id: Mapped[str] = agent_ref()
     session_id: Mapped[str] = mapped_column(Text)
     message_id: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(Text, server_default="queued")
@@ -110,9 +109,6 @@ class Turn(Base):
     finished_at: Mapped[datetime | None] = mapped_column()
     error: Mapped[str | None] = mapped_column(Text)
     __table_args__ = (
-        ForeignKeyConstraint(
-            ["agent_id", "session_id"], ["sessions.agent_id", "sessions.session_id"], ondelete="CASCADE"
-        ),
         CheckConstraint(
             "status IN ('queued', 'running', 'completed', 'error', 'interrupted', 'cancelled')",
             name="status",
@@ -141,16 +137,12 @@ class MessageReceipt(Base):
     """Idempotency key of a client `messageId` posted without running a turn (append/inject)."""
 
     __tablename__ = "message_receipts"
-    agent_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    agent_id: Mapped[str] = agent_ref(primary_key=True)
     session_id: Mapped[str] = mapped_column(Text, primary_key=True)
     message_id: Mapped[str] = mapped_column(Text, primary_key=True)
     event_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = ts_now()
-    __table_args__ = (
-        ForeignKeyConstraint(
-            ["agent_id", "session_id"], ["sessions.agent_id", "sessions.session_id"], ondelete="CASCADE"
-        ),
-    )
+    __table_args__ = ()
 
 
 class SessionAttachment(Base):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 21:08:52.767322
+Create Date: 2026-11-23 21:20:34.541203
 """
 
 from collections.abc import Sequence
@@ -327,6 +327,21 @@ def upgrade() -> None:
         op.f("ix_memories_agent_id_updated_at"), "memories", ["agent_id", "updated_at"], unique=False
     )
     op.create_table(
+        "message_receipts",
+        sa.Column("agent_id", sa.Text(), nullable=False),
+        sa.Column("session_id", sa.Text(), nullable=False),
+        sa.Column("message_id", sa.Text(), nullable=False),
+        sa.Column("event_id", sa.BigInteger(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["agent_id"],
+            ["agents.agent_id"],
+            name=op.f("fk_message_receipts_agent_id_agents"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("agent_id", "session_id", "message_id", name=op.f("pk_message_receipts")),
+    )
+    op.create_table(
         "sandboxes",
         sa.Column("id", sa.Text(), nullable=False),
         sa.Column("agent_id", sa.Text(), nullable=False),
@@ -484,6 +499,51 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_session_attachments_sha256"), "session_attachments", ["sha256"], unique=False)
     op.create_table(
+        "session_events",
+        sa.Column("id", sa.BigInteger(), sa.Identity(always=True), nullable=False),
+        sa.Column("agent_id", sa.Text(), nullable=False),
+        sa.Column("session_id", sa.Text(), nullable=False),
+        sa.Column("ts", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.Column("event_type", sa.Text(), nullable=False),
+        sa.Column("payload", postgresql.JSONB(astext_type=sa.Text()), server_default="{}", nullable=False),
+        sa.Column("content", sa.Text(), nullable=True),
+        sa.Column("user_id", sa.Text(), nullable=True),
+        sa.Column("turn_id", sa.BigInteger(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["agent_id"],
+            ["agents.agent_id"],
+            name=op.f("fk_session_events_agent_id_agents"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_session_events")),
+    )
+    op.create_index(
+        op.f("ix_session_events_agent_id_session_id_event_type_id"),
+        "session_events",
+        ["agent_id", "session_id", "event_type", "id"],
+        unique=False,
+    )
+    op.create_index(
+        op.f("ix_session_events_agent_id_session_id_id"),
+        "session_events",
+        ["agent_id", "session_id", "id"],
+        unique=False,
+    )
+    op.create_index(
+        "ix_session_events_message_id",
+        "session_events",
+        ["agent_id", "session_id", sa.literal_column("(payload->>'messageId')")],
+        unique=False,
+        postgresql_where=sa.text("payload ? 'messageId'"),
+    )
+    op.create_index(
+        "ix_session_events_usage",
+        "session_events",
+        ["agent_id", "ts"],
+        unique=False,
+        postgresql_where=sa.text("event_type = 'assistant' AND payload ? 'usage'"),
+    )
+    op.create_table(
         "sessions",
         sa.Column("agent_id", sa.Text(), nullable=False),
         sa.Column("session_id", sa.Text(), nullable=False),
@@ -524,79 +584,6 @@ def upgrade() -> None:
     )
     op.create_index("ix_sessions_user_ids", "sessions", ["user_ids"], unique=False, postgresql_using="gin")
     op.create_table(
-        "user_agents",
-        sa.Column("user_id", sa.Text(), nullable=False),
-        sa.Column("agent_id", sa.Text(), nullable=False),
-        sa.Column("role", sa.Text(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.CheckConstraint("role IN ('owner', 'user', 'guest')", name=op.f("ck_user_agents_role")),
-        sa.ForeignKeyConstraint(
-            ["agent_id"], ["agents.agent_id"], name=op.f("fk_user_agents_agent_id_agents"), ondelete="CASCADE"
-        ),
-        sa.PrimaryKeyConstraint("user_id", "agent_id", name=op.f("pk_user_agents")),
-    )
-    op.create_index(op.f("ix_user_agents_agent_id"), "user_agents", ["agent_id"], unique=False)
-    op.create_table(
-        "message_receipts",
-        sa.Column("agent_id", sa.Text(), nullable=False),
-        sa.Column("session_id", sa.Text(), nullable=False),
-        sa.Column("message_id", sa.Text(), nullable=False),
-        sa.Column("event_id", sa.BigInteger(), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["agent_id", "session_id"],
-            ["sessions.agent_id", "sessions.session_id"],
-            name=op.f("fk_message_receipts_agent_id_sessions"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("agent_id", "session_id", "message_id", name=op.f("pk_message_receipts")),
-    )
-    op.create_table(
-        "session_events",
-        sa.Column("id", sa.BigInteger(), sa.Identity(always=True), nullable=False),
-        sa.Column("agent_id", sa.Text(), nullable=False),
-        sa.Column("session_id", sa.Text(), nullable=False),
-        sa.Column("ts", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.Column("event_type", sa.Text(), nullable=False),
-        sa.Column("payload", postgresql.JSONB(astext_type=sa.Text()), server_default="{}", nullable=False),
-        sa.Column("content", sa.Text(), nullable=True),
-        sa.Column("user_id", sa.Text(), nullable=True),
-        sa.Column("turn_id", sa.BigInteger(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["agent_id", "session_id"],
-            ["sessions.agent_id", "sessions.session_id"],
-            name=op.f("fk_session_events_agent_id_sessions"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_session_events")),
-    )
-    op.create_index(
-        op.f("ix_session_events_agent_id_session_id_event_type_id"),
-        "session_events",
-        ["agent_id", "session_id", "event_type", "id"],
-        unique=False,
-    )
-    op.create_index(
-        op.f("ix_session_events_agent_id_session_id_id"),
-        "session_events",
-        ["agent_id", "session_id", "id"],
-        unique=False,
-    )
-    op.create_index(
-        "ix_session_events_message_id",
-        "session_events",
-        ["agent_id", "session_id", sa.literal_column("(payload->>'messageId')")],
-        unique=False,
-        postgresql_where=sa.text("payload ? 'messageId'"),
-    )
-    op.create_index(
-        "ix_session_events_usage",
-        "session_events",
-        ["agent_id", "ts"],
-        unique=False,
-        postgresql_where=sa.text("event_type = 'assistant' AND payload ? 'usage'"),
-    )
-    op.create_table(
         "turns",
         sa.Column("id", sa.BigInteger(), sa.Identity(always=True), nullable=False),
         sa.Column("agent_id", sa.Text(), nullable=False),
@@ -616,10 +603,7 @@ def upgrade() -> None:
             name=op.f("ck_turns_status"),
         ),
         sa.ForeignKeyConstraint(
-            ["agent_id", "session_id"],
-            ["sessions.agent_id", "sessions.session_id"],
-            name=op.f("fk_turns_agent_id_sessions"),
-            ondelete="CASCADE",
+            ["agent_id"], ["agents.agent_id"], name=op.f("fk_turns_agent_id_agents"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_turns")),
     )
@@ -650,9 +634,24 @@ def upgrade() -> None:
         unique=True,
         postgresql_where=sa.text("status = 'running'"),
     )
+    op.create_table(
+        "user_agents",
+        sa.Column("user_id", sa.Text(), nullable=False),
+        sa.Column("agent_id", sa.Text(), nullable=False),
+        sa.Column("role", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.CheckConstraint("role IN ('owner', 'user', 'guest')", name=op.f("ck_user_agents_role")),
+        sa.ForeignKeyConstraint(
+            ["agent_id"], ["agents.agent_id"], name=op.f("fk_user_agents_agent_id_agents"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("user_id", "agent_id", name=op.f("pk_user_agents")),
+    )
+    op.create_index(op.f("ix_user_agents_agent_id"), "user_agents", ["agent_id"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_user_agents_agent_id"), table_name="user_agents")
+    op.drop_table("user_agents")
     op.drop_index("uq_turns_one_running", table_name="turns", postgresql_where=sa.text("status = 'running'"))
     op.drop_index(
         "uq_turns_message_id", table_name="turns", postgresql_where=sa.text("message_id IS NOT NULL")
@@ -660,6 +659,9 @@ def downgrade() -> None:
     op.drop_index("ix_turns_lease", table_name="turns", postgresql_where=sa.text("status = 'running'"))
     op.drop_index(op.f("ix_turns_agent_id_session_id_status_id"), table_name="turns")
     op.drop_table("turns")
+    op.drop_index("ix_sessions_user_ids", table_name="sessions", postgresql_using="gin")
+    op.drop_index(op.f("ix_sessions_agent_id_last_activity_at"), table_name="sessions")
+    op.drop_table("sessions")
     op.drop_index(
         "ix_session_events_usage",
         table_name="session_events",
@@ -673,12 +675,6 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_session_events_agent_id_session_id_id"), table_name="session_events")
     op.drop_index(op.f("ix_session_events_agent_id_session_id_event_type_id"), table_name="session_events")
     op.drop_table("session_events")
-    op.drop_table("message_receipts")
-    op.drop_index(op.f("ix_user_agents_agent_id"), table_name="user_agents")
-    op.drop_table("user_agents")
-    op.drop_index("ix_sessions_user_ids", table_name="sessions", postgresql_using="gin")
-    op.drop_index(op.f("ix_sessions_agent_id_last_activity_at"), table_name="sessions")
-    op.drop_table("sessions")
     op.drop_index(op.f("ix_session_attachments_sha256"), table_name="session_attachments")
     op.drop_index(
         op.f("ix_session_attachments_agent_id_uploader_user_id_created_at"), table_name="session_attachments"
@@ -703,6 +699,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_sandboxes_type_external_id"), table_name="sandboxes")
     op.drop_index(op.f("ix_sandboxes_agent_id"), table_name="sandboxes")
     op.drop_table("sandboxes")
+    op.drop_table("message_receipts")
     op.drop_index(op.f("ix_memories_agent_id_updated_at"), table_name="memories")
     op.drop_index("idx_memories_fts", table_name="memories", postgresql_using="gin")
     op.drop_table("memories")
