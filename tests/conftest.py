@@ -25,7 +25,9 @@ from openhermit.store import migrate
 from openhermit.store.bootstrap import StoreHandle
 from openhermit.store.embedded import EmbeddedPostgres
 from openhermit.store.engine import Database, open_database, to_libpq_url
+from openhermit.testing.fake_model import FakeModelServer
 from tests.factories import Factory
+from tests.runtime_helpers import FAKE_KEY_NAME
 
 TEMPLATE_DB = "openhermit_template"
 ADMIN_TOKEN = "test-admin-token"
@@ -121,6 +123,7 @@ def settings(tmp_path: Path, db_url: str) -> Settings:
         admin_token=ADMIN_TOKEN,
         secrets_key=SECRETS_KEY,
         jwt_secret="test-jwt-secret",
+        provider_api_keys={FAKE_KEY_NAME: "sk-fake-key"},
     )
 
 
@@ -142,8 +145,12 @@ async def platform(settings: Settings, db: Database, cipher: SecretCipher) -> Pl
 async def client(settings: Settings, platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings, platform)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
-        yield http
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
+            yield http
+    finally:
+        await platform.fleet.stop()
+        await platform.runtime.aclose()
 
 
 @pytest.fixture
@@ -169,3 +176,20 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     home = tmp_path / "ohome"
     monkeypatch.setenv("OPENHERMIT_HOME", str(home))
     return home
+
+
+@pytest.fixture(scope="session")
+def model_server() -> Iterator[FakeModelServer]:
+    server = FakeModelServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def fake_model(model_server: FakeModelServer) -> Iterator[FakeModelServer]:
+    """The shared fake model server, with an empty script for this test."""
+    model_server.reset()
+    yield model_server
+    model_server.reset()

@@ -10,8 +10,9 @@ from fastapi import FastAPI
 from openhermit import __version__
 from openhermit.config import Settings
 from openhermit.gateway.errors import install_error_handlers
+from openhermit.gateway.log_buffer import log_buffer
 from openhermit.gateway.platform import Platform, start_platform
-from openhermit.gateway.routes import health, stats
+from openhermit.gateway.routes import agents, health, logs, messages, metrics, providers, sessions, stats
 
 
 def create_app(
@@ -27,6 +28,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if platform is not None:
             app.state.platform = platform
+            platform.fleet.start()
             try:
                 yield
             finally:
@@ -34,6 +36,7 @@ def create_app(
                     await platform.close()
             return
         owned = await start_platform(settings)
+        owned.fleet.start()
         app.state.platform = owned
         try:
             yield
@@ -44,6 +47,7 @@ def create_app(
     if platform is not None:
         app.state.platform = platform
     install_error_handlers(app)
-    app.include_router(health.router)
-    app.include_router(stats.router)
+    for module in (health, metrics, stats, logs, providers, agents, sessions, messages):
+        app.include_router(module.router)
+    log_buffer()
     return app

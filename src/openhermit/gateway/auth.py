@@ -36,3 +36,11 @@ async def require_admin(request: Request) -> None:
         raise Unauthorized("Admin token is not configured on this gateway (set GATEWAY_ADMIN_TOKEN).")
     if not is_admin_token(configured.get_secret_value(), bearer_token(request)):
         raise Unauthorized("A valid admin token is required.")
+
+
+async def require_caller(request: Request) -> None:
+    """Dependency of agent routes that any authenticated caller may use.
+
+    Until user tokens exist, the admin token is the only credential.
+    """
+    await require_admin(request)

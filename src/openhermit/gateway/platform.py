@@ -6,6 +6,8 @@ import time
 from dataclasses import dataclass, field
 
 from openhermit.config import Settings
+from openhermit.runtime.deps import RuntimeDeps
+from openhermit.runtime.fleet import Fleet
 from openhermit.secrets.backend import open_secret_store
 from openhermit.secrets.base import SecretStore
 from openhermit.store.bootstrap import StoreHandle, open_store
@@ -19,6 +21,12 @@ class Platform:
     secrets: SecretStore
     started_at: float = field(default_factory=time.time)
     closed: bool = False
+    runtime: RuntimeDeps = field(init=False)
+    fleet: Fleet = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.runtime = RuntimeDeps(settings=self.settings, db=self.store.db, secrets=self.secrets)
+        self.fleet = Fleet(self.runtime, ttl_seconds=self.settings.eviction_ttl_minutes * 60)
 
     @property
     def db(self) -> Database:
@@ -28,6 +36,8 @@ class Platform:
         """Release the pool and the embedded server; safe to call twice."""
         if not self.closed:
             self.closed = True
+            await self.fleet.stop()
+            await self.runtime.aclose()
             await self.store.close()
 
 

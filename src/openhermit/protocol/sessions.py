@@ -130,3 +130,25 @@ class SyncResponse(WireModel):
     tool_calls: list[ToolCallSummary] = Field(default_factory=list)
     error: str | None = None
     triggered: bool | None = None
+
+
+class SessionRecord(WireModel):
+    """Everything the runtime needs to know about a session (internal view)."""
+
+    agent_id: str
+    session_id: str
+    source: SessionSource
+    type: Literal["direct", "group"] = "direct"
+    status: SessionStatus = "idle"
+    created_at: datetime
+    last_activity_at: datetime
+    message_count: int = 0
+    completed_turn_count: int = 0
+    description: str | None = None
+    description_source: str | None = None
+    last_message_preview: str | None = None
+    working_memory: str | None = None
+    custom_instruction: str | None = None
+    concurrency: Literal["queue", "interrupt", "reject"] | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    user_ids: list[str] = Field(default_factory=list)

@@ -36,7 +36,7 @@ async def stats(request: Request) -> GatewayStats:
         uptime=round(time.time() - platform.started_at, 3),
         # Python has no separate JS-style heap: heapUsed is the resident set, heapTotal the virtual size.
         memory=MemoryStats(rss=memory.rss, heap_used=memory.rss, heap_total=memory.vms),
-        agents=RunningAgents(running=0),
+        agents=RunningAgents(running=platform.fleet.running),
         counts=counts,
         usage=windows,
     )

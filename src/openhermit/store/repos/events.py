@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 
 from openhermit.store.engine import Tx
@@ -23,6 +23,7 @@ class StoredEvent:
     payload: dict[str, Any]
     content: str | None
     user_id: str | None
+    turn_id: int | None = None
 
 
 async def append_event(
@@ -50,7 +51,7 @@ async def append_event(
         .returning(SessionEvent.id, SessionEvent.ts)
     )
     event_id, ts = (await tx.execute(stmt)).one()
-    return StoredEvent(event_id, agent_id, session_id, ts, event_type, payload, content, user_id)
+    return StoredEvent(event_id, agent_id, session_id, ts, event_type, payload, content, user_id, turn_id)
 
 
 async def list_events(
@@ -67,11 +68,117 @@ async def list_events(
         .order_by(SessionEvent.id)
         .limit(limit)
     )
-    return [
-        StoredEvent(r.id, r.agent_id, r.session_id, r.ts, r.event_type, r.payload, r.content, r.user_id)
-        for r in rows.scalars()
-    ]
+    return [_stored(r) for r in rows.scalars()]
 
 
 async def count_events(tx: Tx) -> int:
     return int((await tx.execute(select(func.count()).select_from(SessionEvent))).scalar_one())
+
+
+HISTORY_TYPES = ("tool_call", "tool_result", "introspection_start", "introspection_end")
+CONTEXT_TYPES = ("user", "assistant", "tool_result")
+
+
+def _stored(r: SessionEvent) -> StoredEvent:
+    return StoredEvent(
+        r.id, r.agent_id, r.session_id, r.ts, r.event_type, r.payload, r.content, r.user_id, r.turn_id
+    )
+
+
+async def list_history(tx: Tx, agent_id: str, session_id: str, *, limit: int = 10_000) -> list[StoredEvent]:
+    """Rows a transcript shows: those with content, and tool/introspection rows; by (ts, id)."""
+    rows = await tx.execute(
+        select(SessionEvent)
+        .where(
+            SessionEvent.agent_id == agent_id,
+            SessionEvent.session_id == session_id,
+            or_(SessionEvent.content.is_not(None), SessionEvent.event_type.in_(HISTORY_TYPES)),
+        )
+        .order_by(SessionEvent.ts, SessionEvent.id)
+        .limit(limit)
+    )
+    return [_stored(r) for r in rows.scalars()]
+
+
+async def context_events(
+    tx: Tx, agent_id: str, session_id: str
+) -> tuple[StoredEvent | None, list[StoredEvent]]:
+    """What a model context is rebuilt from: the last compaction (if any) and the rows it did
+    not summarise (from its `upToEventId` onward)."""
+    compaction_row = (
+        await tx.execute(
+            select(SessionEvent)
+            .where(
+                SessionEvent.agent_id == agent_id,
+                SessionEvent.session_id == session_id,
+                SessionEvent.event_type == "context_compaction",
+            )
+            .order_by(SessionEvent.id.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    compaction = _stored(compaction_row) if compaction_row else None
+    stmt = (
+        select(SessionEvent)
+        .where(
+            SessionEvent.agent_id == agent_id,
+            SessionEvent.session_id == session_id,
+            SessionEvent.event_type.in_(CONTEXT_TYPES),
+        )
+        .order_by(SessionEvent.id)
+    )
+    if compaction is not None:
+        stmt = stmt.where(SessionEvent.id >= int(compaction.payload.get("upToEventId", compaction.id)))
+    return compaction, [_stored(r) for r in (await tx.execute(stmt)).scalars()]
+
+
+async def since_last_introspection(tx: Tx, agent_id: str, session_id: str) -> list[StoredEvent]:
+    """User, assistant and error rows not yet seen by introspection."""
+    last = (
+        await tx.execute(
+            select(func.max(SessionEvent.id)).where(
+                SessionEvent.agent_id == agent_id,
+                SessionEvent.session_id == session_id,
+                SessionEvent.event_type == "introspection_end",
+            )
+        )
+    ).scalar_one()
+    rows = await tx.execute(
+        select(SessionEvent)
+        .where(
+            SessionEvent.agent_id == agent_id,
+            SessionEvent.session_id == session_id,
+            SessionEvent.event_type.in_(("user", "assistant", "error")),
+            SessionEvent.content.is_not(None),
+            SessionEvent.id > (last or 0),
+        )
+        .order_by(SessionEvent.id)
+    )
+    return [_stored(r) for r in rows.scalars()]
+
+
+async def last_event_id(tx: Tx, agent_id: str, session_id: str) -> int:
+    found = (
+        await tx.execute(
+            select(func.max(SessionEvent.id)).where(
+                SessionEvent.agent_id == agent_id, SessionEvent.session_id == session_id
+            )
+        )
+    ).scalar_one()
+    return int(found or 0)
+
+
+async def find_by_message_id(tx: Tx, agent_id: str, session_id: str, message_id: str) -> StoredEvent | None:
+    row = (
+        await tx.execute(
+            select(SessionEvent)
+            .where(
+                SessionEvent.agent_id == agent_id,
+                SessionEvent.session_id == session_id,
+                SessionEvent.payload.has_key("messageId"),
+                SessionEvent.payload["messageId"].as_string() == message_id,
+            )
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    return _stored(row) if row else None

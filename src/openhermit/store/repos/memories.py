@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from openhermit.protocol.memory import MemoryEntry
 from openhermit.store.engine import Tx
+from openhermit.store.like import ESCAPE, escape_like
 from openhermit.store.tables.memories import Memory
 
 RECALL_DEFAULT, RECALL_MAX = 10, 50
@@ -66,10 +67,9 @@ async def get_memory(tx: Tx, agent_id: str, key: str) -> MemoryEntry | None:
 async def list_memories(
     tx: Tx, agent_id: str, *, prefix: str = "", limit: int | None = None
 ) -> list[MemoryEntry]:
-    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     rows = await tx.execute(
         select(Memory)
-        .where(Memory.agent_id == agent_id, Memory.memory_key.like(f"{escaped}%", escape="\\"))
+        .where(Memory.agent_id == agent_id, Memory.memory_key.like(f"{escape_like(prefix)}%", escape=ESCAPE))
         .order_by(Memory.updated_at.desc())
         .limit(_clamp(limit, LIST_DEFAULT, LIST_MAX))
     )
@@ -98,9 +98,9 @@ async def recall(tx: Tx, agent_id: str, query: str, *, limit: int | None = None)
     seen = [e.key for e in found]
     matches = []
     for word in words:
-        pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = f"%{escape_like(word)}%"
         matches.append(
-            or_(Memory.memory_key.ilike(pattern, escape="\\"), Memory.content.ilike(pattern, escape="\\"))
+            or_(Memory.memory_key.ilike(pattern, escape=ESCAPE), Memory.content.ilike(pattern, escape=ESCAPE))
         )
     score = sum((func.cast(m, Integer) for m in matches), literal(0))
     fallback = await tx.execute(

@@ -5,11 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
-from openhermit.protocol.sessions import SessionSource, SessionSpec, SessionStatus, SessionSummary
+from openhermit.protocol.sessions import (
+    SessionRecord,
+    SessionSource,
+    SessionSpec,
+    SessionStatus,
+    SessionSummary,
+)
 from openhermit.store.engine import Tx
+from openhermit.store.like import ESCAPE, escape_like
 from openhermit.store.tables.sessions import Session
 
 
@@ -53,6 +60,35 @@ async def insert_session(
     return bool((await tx.execute(stmt)).rowcount)  # type: ignore[attr-defined]
 
 
+def _record(row: Session) -> SessionRecord:
+    return SessionRecord(
+        agent_id=row.agent_id,
+        session_id=row.session_id,
+        source=SessionSource.model_validate(
+            row.source or {"kind": row.source_kind, "interactive": row.interactive}
+        ),
+        type=row.type,  # type: ignore[arg-type]
+        status=row.status,  # type: ignore[arg-type]
+        created_at=row.created_at,
+        last_activity_at=row.last_activity_at,
+        message_count=row.message_count,
+        completed_turn_count=row.completed_turn_count,
+        description=row.description,
+        description_source=row.description_source,
+        last_message_preview=row.last_message_preview,
+        working_memory=row.working_memory,
+        custom_instruction=row.custom_instruction,
+        concurrency=row.concurrency,  # type: ignore[arg-type]
+        metadata=row.metadata_ or {},
+        user_ids=list(row.user_ids or []),
+    )
+
+
+async def get_record(tx: Tx, agent_id: str, session_id: str) -> SessionRecord | None:
+    row = await tx.get(Session, (agent_id, session_id))
+    return _record(row) if row else None
+
+
 async def get_session(tx: Tx, agent_id: str, session_id: str) -> SessionSummary | None:
     row = await tx.get(Session, (agent_id, session_id))
     return _summary(row) if row else None
@@ -63,6 +99,9 @@ async def list_sessions(
     agent_id: str,
     *,
     kind: str | None = None,
+    platform: str | None = None,
+    interactive: bool | None = None,
+    channel: str | None = None,
     limit: int = 100,
     include_inactive: bool = False,
     metadata: dict[str, Any] | None = None,
@@ -75,6 +114,12 @@ async def list_sessions(
     )
     if kind is not None:
         stmt = stmt.where(Session.source_kind == kind)
+    if platform is not None:
+        stmt = stmt.where(Session.source_platform == platform)
+    if interactive is not None:
+        stmt = stmt.where(Session.interactive.is_(interactive))
+    if channel is not None:
+        stmt = stmt.where(Session.session_id.like(f"{escape_like(channel)}:%", escape=ESCAPE))
     if not include_inactive:
         stmt = stmt.where(Session.status != "inactive")
     if metadata:
@@ -100,3 +145,57 @@ async def touch_session(tx: Tx, agent_id: str, session_id: str, at: datetime | N
 
 async def count_sessions(tx: Tx) -> int:
     return int((await tx.execute(select(func.count()).select_from(Session))).scalar_one())
+
+
+async def record_user_message(
+    tx: Tx, agent_id: str, session_id: str, *, preview: str, fallback_description: str
+) -> None:
+    """Count an accepted message; the first one also becomes the fallback description."""
+    await tx.execute(
+        update(Session)
+        .where(Session.agent_id == agent_id, Session.session_id == session_id)
+        .values(
+            message_count=Session.message_count + 1,
+            last_activity_at=func.now(),
+            last_message_preview=preview,
+            description=func.coalesce(Session.description, fallback_description),
+            description_source=func.coalesce(Session.description_source, "fallback"),
+        )
+    )
+
+
+async def complete_turn(tx: Tx, agent_id: str, session_id: str, *, status: SessionStatus) -> int:
+    """Count a finished turn and set the session status; returns the completed-turn count."""
+    result = await tx.execute(
+        update(Session)
+        .where(Session.agent_id == agent_id, Session.session_id == session_id)
+        .values(
+            completed_turn_count=Session.completed_turn_count + 1, status=status, last_activity_at=func.now()
+        )
+        .returning(Session.completed_turn_count)
+    )
+    return int(result.scalar_one_or_none() or 0)
+
+
+async def set_working_memory(tx: Tx, agent_id: str, session_id: str, content: str) -> None:
+    await tx.execute(
+        update(Session)
+        .where(Session.agent_id == agent_id, Session.session_id == session_id)
+        .values(working_memory=content, working_memory_updated_at=func.now())
+    )
+
+
+async def set_description(tx: Tx, agent_id: str, session_id: str, description: str, source: str) -> None:
+    await tx.execute(
+        update(Session)
+        .where(Session.agent_id == agent_id, Session.session_id == session_id)
+        .values(description=description, description_source=source)
+    )
+
+
+async def delete_session(tx: Tx, agent_id: str, session_id: str) -> bool:
+    """Remove the session row; its events stay in the log."""
+    result = await tx.execute(
+        delete(Session).where(Session.agent_id == agent_id, Session.session_id == session_id)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]

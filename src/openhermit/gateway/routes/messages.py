@@ -1,0 +1,203 @@
+"""Posting messages (fire-and-forget, append/inject, wait, stream) and turn control."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from sse_starlette import EventSourceResponse
+
+from openhermit.errors import Invalid
+from openhermit.gateway.auth import require_caller
+from openhermit.gateway.lookup import runner_for
+from openhermit.gateway.state import platform_of
+from openhermit.protocol.base import StrictWireModel, WireModel
+from openhermit.protocol.sessions import SessionMessage
+from openhermit.runtime.bus import Subscription
+from openhermit.runtime.messages import Accepted, append_message, load_session, post_message
+from openhermit.runtime.runner import AgentRunner
+from openhermit.store.repos import turns
+
+router = APIRouter(tags=["messages"], dependencies=[Depends(require_caller)])
+DEFAULT_WAIT_MS = 300_000
+SSE_PING_SECONDS = 15
+
+
+class ApproveBody(StrictWireModel):
+    tool_call_id: str
+    approved: bool
+
+
+class CheckpointBody(StrictWireModel):
+    reason: Literal["manual", "new_session", "turn_limit", "idle"] = "manual"
+
+
+class Resolved(WireModel):
+    resolved: bool
+
+
+class Interrupted(WireModel):
+    interrupted: bool
+
+
+class Checkpointed(WireModel):
+    checkpointed: bool
+
+
+def _sync_body(
+    accepted: Accepted, result: dict[str, Any] | None, *, partial: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    source = result or partial or {}
+    body: dict[str, Any] = {
+        "sessionId": accepted.session_id,
+        "text": source.get("text"),
+        "toolCalls": [
+            {k: v for k, v in call.items() if v is not None} for call in source.get("toolCalls", [])
+        ],
+    }
+    if accepted.message_id:
+        body["messageId"] = accepted.message_id
+    if source.get("error"):
+        body["error"] = source["error"]
+    return body
+
+
+async def _turn_result(runner: AgentRunner, turn_id: int) -> dict[str, Any] | None:
+    async with runner.deps.db.transaction() as tx:
+        turn = await turns.get_turn(tx, turn_id)
+    if turn is None or turn.status in ("queued", "running"):
+        return None
+    return turn.result or {"text": None, "toolCalls": [], "error": f"Turn ended: {turn.status}."}
+
+
+async def _wait(runner: AgentRunner, sub: Subscription, accepted: Accepted, timeout_ms: int) -> JSONResponse:
+    assert accepted.turn_id is not None
+    partial: dict[str, Any] = {"text": None, "toolCalls": [], "error": None}
+    if (done := await _turn_result(runner, accepted.turn_id)) is not None:
+        return JSONResponse(_sync_body(accepted, done))
+    try:
+        async with asyncio.timeout(timeout_ms / 1000):
+            async for envelope in sub:
+                if envelope.turn_id != accepted.turn_id:
+                    continue
+                event = envelope.event
+                if event.type == "tool_result":
+                    partial["toolCalls"].append(
+                        {"tool": event.tool, "isError": event.is_error, "text": event.text}
+                    )
+                elif event.type == "text_final":
+                    partial["text"] = event.text
+                elif event.type == "error":
+                    partial["error"] = event.message
+                elif event.type == "agent_end":
+                    break
+    except TimeoutError:
+        partial["error"] = "Timeout waiting for agent response."
+        return JSONResponse(_sync_body(accepted, None, partial=partial), status_code=504)
+    return JSONResponse(_sync_body(accepted, await _turn_result(runner, accepted.turn_id), partial=partial))
+
+
+def _stream(sub: Subscription, accepted: Accepted) -> EventSourceResponse:
+    async def frames() -> AsyncIterator[dict[str, Any]]:
+        try:
+            if accepted.message_id:
+                ack = {"sessionId": accepted.session_id, "messageId": accepted.message_id}
+                yield {"event": "message_ack", "data": json.dumps(ack)}
+            async for envelope in sub:
+                yield {
+                    "id": str(envelope.id),
+                    "event": envelope.event.type,
+                    "data": json.dumps(envelope.event.wire()),
+                }
+                if envelope.turn_id == accepted.turn_id and envelope.event.type == "agent_end":
+                    return
+        finally:
+            sub.close()
+
+    return EventSourceResponse(frames(), ping=SSE_PING_SECONDS)
+
+
+@router.post("/api/agents/{agent_id}/sessions/{session_id}/messages")
+async def post(
+    request: Request,
+    agent_id: str,
+    session_id: str,
+    message: SessionMessage,
+    append: bool = False,
+    inject: bool = False,
+    wait: bool = False,
+    stream: bool = False,
+    timeout_ms: int = Query(DEFAULT_WAIT_MS, ge=1, le=3_600_000, alias="timeout"),
+) -> Any:
+    runner = await runner_for(request, agent_id)
+    if append or inject:
+        appended = await append_message(runner, session_id, message)
+        body: dict[str, Any] = {"sessionId": session_id, "appended": appended}
+        if not appended:
+            body["deduped"] = True
+        return body
+    if message.append_as is not None or message.occurred_at is not None:
+        raise Invalid("appendAs and occurredAt are only allowed with ?append=true.")
+    if not (wait or stream):
+        accepted = await post_message(runner, session_id, message)
+        return _ack(accepted)
+    await load_session(runner, session_id)  # 404 before subscribing
+    sub = runner.deps.bus.subscribe(agent_id, session_id)
+    try:
+        accepted = await post_message(runner, session_id, message)
+        if not accepted.triggered:
+            sub.close()
+            return {**_ack(accepted), "text": None, "toolCalls": []} if wait else _ack(accepted)
+        if stream:
+            if accepted.deduped and (done := await _turn_result(runner, accepted.turn_id or 0)) is not None:
+                sub.close()
+                return JSONResponse(_sync_body(accepted, done))
+            return _stream(sub, accepted)
+        try:
+            return await _wait(runner, sub, accepted, timeout_ms)
+        finally:
+            sub.close()
+    except BaseException:
+        sub.close()
+        raise
+
+
+def _ack(accepted: Accepted) -> dict[str, Any]:
+    body: dict[str, Any] = {"sessionId": accepted.session_id, "triggered": accepted.triggered}
+    if accepted.message_id:
+        body["messageId"] = accepted.message_id
+    return body
+
+
+@router.post("/api/agents/{agent_id}/sessions/{session_id}/approve", response_model=Resolved)
+async def approve(request: Request, agent_id: str, session_id: str, body: ApproveBody) -> Resolved:
+    runner = await runner_for(request, agent_id)
+    await load_session(runner, session_id)
+    return Resolved(resolved=runner.approve(session_id, body.tool_call_id, body.approved))
+
+
+@router.post("/api/agents/{agent_id}/sessions/{session_id}/interrupt", response_model=Interrupted)
+async def interrupt(request: Request, agent_id: str, session_id: str) -> Interrupted:
+    runner = await runner_for(request, agent_id)
+    await load_session(runner, session_id)
+    return Interrupted(interrupted=runner.interrupt(session_id))
+
+
+@router.post("/api/agents/{agent_id}/sessions/{session_id}/checkpoint", response_model=Checkpointed)
+async def checkpoint(
+    request: Request, agent_id: str, session_id: str, body: CheckpointBody | None = None
+) -> Checkpointed:
+    runner = await runner_for(request, agent_id)
+    await load_session(runner, session_id)
+    reason = body.reason if body else "manual"
+    introspector = platform_of(request).fleet.introspector(agent_id)
+    runner.busy += 1
+    try:
+        done = await introspector.run(session_id, reason)
+    finally:
+        runner.busy -= 1
+    return Checkpointed(checkpointed=done)

@@ -1,0 +1,104 @@
+"""Creating agents with their defaults, and the lifecycle actions of `manage/{action}`."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Literal
+
+from openhermit.errors import Invalid, NotFound
+from openhermit.protocol.agent_config import default_agent_config
+from openhermit.protocol.agents import AgentRecord, CreateAgentRequest
+from openhermit.protocol.sessions import SessionSource, SessionSpec
+from openhermit.runtime.deps import RuntimeDeps
+from openhermit.runtime.fleet import Fleet
+from openhermit.store.repos import agents, instructions, sessions, users
+
+ManageAction = Literal["start", "stop", "restart", "enable", "disable", "delete"]
+WORKSPACE_SCAFFOLD = (
+    ".openhermit",
+    ".openhermit/skills",
+    ".openhermit/skills/system",
+    ".openhermit/tool_results",
+)
+
+STARTER_INSTRUCTIONS = {
+    "identity": (
+        "You are a helpful assistant running on OpenHermit. Replace this text with who you are: "
+        "your name, your purpose, and who you work for."
+    ),
+    "soul": (
+        "Be direct, warm and honest. Prefer short answers; expand when asked. Admit uncertainty "
+        "instead of guessing."
+    ),
+    "rules": (
+        "Remember what matters about the people you talk with, using your memory tools. "
+        "Ask before doing anything that cannot be undone."
+    ),
+}
+
+
+def inbox_spec() -> SessionSpec:
+    return SessionSpec(
+        session_id="inbox", source=SessionSource(kind="inbox", platform="inbox", interactive=False)
+    )
+
+
+async def create_agent(deps: RuntimeDeps, request: CreateAgentRequest) -> AgentRecord:
+    """Insert the agent with its defaults: config, instructions, inbox session, owner, workspace."""
+    workspace = str(request.workspace_dir or deps.settings.workspaces_dir / request.agent_id)
+    security = {"access": request.access} if request.access else {}
+    async with deps.db.transaction() as tx:
+        record = await agents.insert_agent(
+            tx,
+            request.agent_id,
+            name=request.name,
+            workspace_dir=workspace,
+            config=default_agent_config(workspace),
+            security=security,
+        )
+        await sessions.insert_session(tx, request.agent_id, inbox_spec())
+        for key, content in STARTER_INSTRUCTIONS.items():
+            await instructions.put_instruction(tx, request.agent_id, key, content)
+        if request.owner_user_id:
+            await users.set_role(tx, request.owner_user_id, request.agent_id, "owner")
+    await asyncio.to_thread(scaffold_workspace, Path(workspace))
+    return record
+
+
+def scaffold_workspace(workspace: Path) -> None:
+    for folder in WORKSPACE_SCAFFOLD:
+        (workspace / folder).mkdir(parents=True, exist_ok=True)
+
+
+async def manage(deps: RuntimeDeps, fleet: Fleet, agent_id: str, action: ManageAction) -> str:
+    """Apply a lifecycle action; returns the status to report."""
+    async with deps.db.transaction() as tx:
+        record = await agents.get_agent(tx, agent_id)
+    if record is None:
+        raise NotFound(f"Agent {agent_id} not found.")
+    match action:
+        case "start" | "restart":
+            if record.status != "active":
+                raise Invalid(f"Agent {agent_id} is disabled; enable it before {action}.")
+            if action == "restart":
+                await fleet.evict(agent_id)
+            await fleet.get(agent_id)
+            return "running"
+        case "stop":
+            await fleet.evict(agent_id)
+            return "stopped"
+        case "enable" | "disable":
+            status = "active" if action == "enable" else "disabled"
+            async with deps.db.transaction() as tx:
+                await agents.update_agent(tx, agent_id, status=status)
+            if action == "disable":
+                await fleet.evict(agent_id)
+            return status
+        case "delete":
+            if record.status != "disabled":
+                raise Invalid(f"Agent {agent_id} must be disabled before it is deleted.")
+            await fleet.evict(agent_id)
+            async with deps.db.transaction() as tx:
+                await agents.delete_agent(tx, agent_id)
+            return "deleted"

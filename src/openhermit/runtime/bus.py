@@ -1,0 +1,89 @@
+"""In-process fan-out of session events to subscribers (SSE, WebSocket, waiting requests).
+
+Stored events are published after their row is committed, with the row id; token deltas are
+published without a row and carry the id of the last stored event of the session. A
+subscriber that falls `capacity` events behind is closed; it resumes by id from the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from openhermit.protocol.events import OutboundEvent
+
+
+@dataclass(frozen=True)
+class Envelope:
+    id: int
+    agent_id: str
+    session_id: str
+    event: OutboundEvent
+    stored: bool
+    turn_id: int | None = None
+
+
+class Subscription:
+    def __init__(self, bus: EventBus, key: tuple[str, str], capacity: int) -> None:
+        self._bus = bus
+        self._key = key
+        self._queue: asyncio.Queue[Envelope | None] = asyncio.Queue(capacity)
+        self.overflowed = False
+
+    def _offer(self, envelope: Envelope) -> None:
+        if self.overflowed:
+            return
+        try:
+            self._queue.put_nowait(envelope)
+        except asyncio.QueueFull:
+            self.overflowed = True
+            self._queue.get_nowait()
+            self._queue.put_nowait(None)
+
+    async def get(self) -> Envelope | None:
+        """The next envelope; None when closed (overflow)."""
+        return await self._queue.get()
+
+    async def __aiter__(self) -> AsyncIterator[Envelope]:
+        while True:
+            envelope = await self._queue.get()
+            if envelope is None:
+                return
+            yield envelope
+
+    def close(self) -> None:
+        self._bus._remove(self._key, self)
+
+    def __enter__(self) -> Subscription:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class EventBus:
+    def __init__(self, capacity: int = 4096) -> None:
+        self._capacity = capacity
+        self._subscribers: dict[tuple[str, str], set[Subscription]] = defaultdict(set)
+
+    def subscribe(self, agent_id: str, session_id: str) -> Subscription:
+        key = (agent_id, session_id)
+        subscription = Subscription(self, key, self._capacity)
+        self._subscribers[key].add(subscription)
+        return subscription
+
+    def publish(self, envelope: Envelope) -> None:
+        for subscription in tuple(self._subscribers.get((envelope.agent_id, envelope.session_id), ())):
+            subscription._offer(envelope)
+
+    def subscriber_count(self, agent_id: str) -> int:
+        return sum(len(subs) for (agent, _), subs in self._subscribers.items() if agent == agent_id)
+
+    def _remove(self, key: tuple[str, str], subscription: Subscription) -> None:
+        subs = self._subscribers.get(key)
+        if subs is not None:
+            subs.discard(subscription)
+            if not subs:
+                del self._subscribers[key]

@@ -1,0 +1,157 @@
+"""Rebuilding the model's message list from the event log, within its budget."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from openhermit.protocol.sessions import SessionRecord
+from openhermit.runtime.models.base import ChatMessage, ToolCallPart
+from openhermit.store.repos.events import StoredEvent
+
+PERSIST_OVER_CHARS = 8_000
+PREVIEW_HEAD, PREVIEW_TAIL = 3_000, 1_500
+HARD_CAP_CHARS = 256_000
+COMPACTION_CEILING_TOKENS = 160_000
+SAFETY_MARGIN_TOKENS = 2_048
+MAX_MESSAGES = 80
+KEEP_RECENT = 6
+SUMMARY_MAX_CHARS = 2_400
+
+
+def estimate_tokens(messages: list[ChatMessage], system: str = "") -> int:
+    """A cheap size estimate: about four characters per token."""
+    chars = len(system) + sum(
+        len(m.text) + sum(len(json.dumps(c.arguments)) + len(c.name) for c in m.tool_calls) for m in messages
+    )
+    return chars // 4
+
+
+def context_cap(context_window_tokens: int) -> int:
+    """Characters one tool result may occupy in context: 25 % of the window, at most 8 000."""
+    return min(PERSIST_OVER_CHARS, context_window_tokens)  # tokens * 4 chars * 25 %
+
+
+def preview(text: str) -> str:
+    omitted = len(text) - PREVIEW_HEAD - PREVIEW_TAIL
+    return f"{text[:PREVIEW_HEAD]}\n… [{omitted} characters omitted] …\n{text[-PREVIEW_TAIL:]}"
+
+
+def shrink_tool_result(text: str, tool_call_id: str, workspace_dir: str) -> tuple[str, str | None]:
+    """Results over 8 000 characters go to a file in the workspace; the model sees a preview."""
+    text = text[:HARD_CAP_CHARS]
+    if len(text) <= PERSIST_OVER_CHARS:
+        return text, None
+    target = Path(workspace_dir) / ".openhermit" / "tool_results" / f"{tool_call_id}.json"
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps({"toolCallId": tool_call_id, "text": text}))
+        saved: str | None = str(target)
+    except OSError:
+        saved = None
+    note = f"\n[full result saved to {saved}]" if saved else ""
+    return preview(text) + note, saved
+
+
+def order_for_turn(rows: list[StoredEvent], turn_id: int | None) -> list[StoredEvent]:
+    """Rows in conversation order as seen by `turn_id`.
+
+    A queued message is stored when it arrives, before earlier turns finish. Each turn's rows
+    are placed at its first row (its user message), and turns queued after `turn_id` are left
+    out, so every turn sees the conversation as it stood when its turn came.
+    """
+    anchor: dict[int, int] = {}
+    for row in rows:
+        if row.turn_id is not None:
+            anchor[row.turn_id] = min(anchor.get(row.turn_id, row.id), row.id)
+
+    def key(row: StoredEvent) -> tuple[int, int]:
+        return (anchor[row.turn_id] if row.turn_id is not None else row.id, row.id)
+
+    ordered = sorted(rows, key=key)
+    if turn_id is None or turn_id not in anchor:
+        return ordered
+    limit = anchor[turn_id]
+    return [row for row in ordered if key(row)[0] <= limit or row.turn_id == turn_id]
+
+
+def build_messages(
+    session: SessionRecord, compaction: StoredEvent | None, rows: list[StoredEvent], *, tool_cap: int
+) -> list[ChatMessage]:
+    messages: list[ChatMessage] = []
+    if compaction is not None:
+        summary = compaction.payload.get("summary", "")
+        messages.append(
+            ChatMessage(role="user", text=f"Summary of the earlier conversation (read-only):\n{summary}")
+        )
+    if session.working_memory:
+        messages.append(
+            ChatMessage(
+                role="user", text=f"Session-local working memory (read-only):\n{session.working_memory}"
+            )
+        )
+    for row in rows:
+        p = row.payload
+        if p.get("introspection"):
+            continue
+        if row.event_type == "user":
+            text = row.content or ""
+            name = p.get("name")
+            if session.type == "group" and name:
+                text = f"[{name}] {text}"
+            messages.append(ChatMessage(role="user", text=text))
+        elif row.event_type == "assistant":
+            calls = [
+                ToolCallPart(c["id"], c["name"], c.get("arguments") or {}) for c in p.get("toolCalls", [])
+            ]
+            messages.append(
+                ChatMessage(
+                    role="assistant",
+                    text=p.get("text", ""),
+                    tool_calls=calls,
+                    thinking=p.get("thinking"),
+                    thinking_signature=p.get("thinkingSignature"),
+                )
+            )
+        elif row.event_type == "tool_result":
+            text = (p.get("text") or "")[:tool_cap]
+            messages.append(
+                ChatMessage(
+                    role="tool",
+                    text=text,
+                    tool_call_id=p.get("toolCallId"),
+                    tool_name=p.get("tool"),
+                    is_error=bool(p.get("isError")),
+                )
+            )
+    return close_dangling_calls(messages)
+
+
+def close_dangling_calls(messages: list[ChatMessage]) -> list[ChatMessage]:
+    """Every tool call needs a result (APIs reject the history otherwise); an interrupted or
+    crashed turn may have left some without one."""
+    answered = {m.tool_call_id for m in messages if m.role == "tool"}
+    fixed: list[ChatMessage] = []
+    for message in messages:
+        if message.role == "tool" and not any(
+            c.id == message.tool_call_id for m in fixed for c in m.tool_calls
+        ):
+            continue  # a result without its call cannot be sent
+        fixed.append(message)
+        for call in message.tool_calls:
+            if call.id not in answered:
+                fixed.append(
+                    ChatMessage(
+                        role="tool",
+                        text="The tool call did not finish (interrupted).",
+                        tool_call_id=call.id,
+                        tool_name=call.name,
+                        is_error=True,
+                    )
+                )
+    return fixed
+
+
+def needs_compaction(messages: list[ChatMessage], system: str, context_window: int) -> bool:
+    ceiling = min(COMPACTION_CEILING_TOKENS, context_window) - SAFETY_MARGIN_TOKENS
+    return len(messages) > MAX_MESSAGES or estimate_tokens(messages, system) > ceiling

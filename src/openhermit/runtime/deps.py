@@ -1,0 +1,39 @@
+"""The shared services every part of the runtime works with."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from dataclasses import dataclass, field
+
+from openhermit.config import Settings
+from openhermit.runtime.bus import EventBus
+from openhermit.runtime.journal import Journal
+from openhermit.runtime.metrics import RuntimeMetrics
+from openhermit.runtime.models.providers import ModelClients
+from openhermit.secrets.base import SecretStore
+from openhermit.store.engine import Database
+
+
+def new_instance_id() -> str:
+    """Names this process in turn leases: host, pid and a random suffix."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class RuntimeDeps:
+    settings: Settings
+    db: Database
+    secrets: SecretStore
+    bus: EventBus = field(default_factory=EventBus)
+    metrics: RuntimeMetrics = field(default_factory=RuntimeMetrics)
+    instance_id: str = field(default_factory=new_instance_id)
+    models: ModelClients = field(default_factory=ModelClients)
+    journal: Journal = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.journal = Journal(self.db, self.bus)
+
+    async def aclose(self) -> None:
+        await self.models.close()

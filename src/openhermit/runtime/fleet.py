@@ -1,0 +1,147 @@
+"""The hot agents of this process: lazy hydration (single-flight), eviction, triggers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from openhermit.protocol.agent_config import AgentConfig
+from openhermit.runtime.deps import RuntimeDeps
+from openhermit.runtime.introspection import Introspector
+from openhermit.runtime.runner import AgentRunner
+from openhermit.store.repos import agents
+
+log = logging.getLogger(__name__)
+
+
+class Fleet:
+    def __init__(self, deps: RuntimeDeps, *, ttl_seconds: float) -> None:
+        self.deps = deps
+        self.ttl_seconds = ttl_seconds
+        self._runners: dict[str, AgentRunner] = {}
+        self._introspectors: dict[str, Introspector] = {}
+        self._hydrating: dict[str, asyncio.Future[AgentRunner | None]] = {}
+        self._idle_timers: dict[tuple[str, str], asyncio.TimerHandle] = {}
+        self._ticker: asyncio.Task[None] | None = None
+        self.hydrations = 0
+
+    # Hydration -----------------------------------------------------------------------------
+    def peek(self, agent_id: str) -> AgentRunner | None:
+        return self._runners.get(agent_id)
+
+    @property
+    def running(self) -> int:
+        return len(self._runners)
+
+    async def get(self, agent_id: str) -> AgentRunner | None:
+        """The agent's runner, hydrating it on first use; None if it is missing or disabled."""
+        runner = self._runners.get(agent_id)
+        if runner is not None:
+            runner.touch()
+            return runner
+        pending = self._hydrating.get(agent_id)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[AgentRunner | None] = asyncio.get_running_loop().create_future()
+        self._hydrating[agent_id] = future
+        try:
+            runner = await self._hydrate(agent_id)
+            future.set_result(runner)
+            return runner
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved; callers get it through their own await
+            raise
+        finally:
+            del self._hydrating[agent_id]
+
+    async def _hydrate(self, agent_id: str) -> AgentRunner | None:
+        async with self.deps.db.transaction() as tx:
+            record = await agents.get_agent(tx, agent_id)
+        if record is None or record.status != "active":
+            return None
+        runner = AgentRunner(agent_id, self.deps)
+        runner.on_turn_finished.append(self._after_turn)
+        self._runners[agent_id] = runner
+        self.hydrations += 1
+        return runner
+
+    def introspector(self, agent_id: str) -> Introspector:
+        found = self._introspectors.get(agent_id)
+        if found is None:
+            found = self._introspectors[agent_id] = Introspector(self.deps, agent_id)
+        return found
+
+    # Introspection triggers ----------------------------------------------------------------
+    def _after_turn(self, runner: AgentRunner, session_id: str, completed: int, config: AgentConfig) -> None:
+        settings = config.memory.introspection
+        if not settings.enabled:
+            return
+        introspector = self.introspector(runner.agent_id)
+        if completed % settings.turn_interval == 0:
+            runner.spawn(introspector.run(session_id, "turn_limit"))
+        key = (runner.agent_id, session_id)
+        if (timer := self._idle_timers.pop(key, None)) is not None:
+            timer.cancel()
+        if settings.idle_timeout_minutes > 0:
+            self._idle_timers[key] = asyncio.get_running_loop().call_later(
+                settings.idle_timeout_minutes * 60, self._idle_fire, runner, session_id
+            )
+
+    def _idle_fire(self, runner: AgentRunner, session_id: str) -> None:
+        self._idle_timers.pop((runner.agent_id, session_id), None)
+        if not runner.is_running(session_id):
+            runner.spawn(self.introspector(runner.agent_id).run(session_id, "idle"))
+
+    # Eviction ------------------------------------------------------------------------------
+    async def evict(self, agent_id: str) -> bool:
+        runner = self._runners.pop(agent_id, None)
+        self._introspectors.pop(agent_id, None)
+        for key in [k for k in self._idle_timers if k[0] == agent_id]:
+            self._idle_timers.pop(key).cancel()
+        if runner is None:
+            return False
+        await runner.close()
+        return True
+
+    async def evict_idle(self) -> list[str]:
+        """Evict runners idle longer than the TTL with no work and no live subscribers."""
+        if self.ttl_seconds <= 0:
+            return []
+        now = time.monotonic()
+        idle = [
+            agent_id
+            for agent_id, runner in self._runners.items()
+            if runner.idle
+            and now - runner.last_used >= self.ttl_seconds
+            and self.deps.bus.subscriber_count(agent_id) == 0
+        ]
+        for agent_id in idle:
+            await self.evict(agent_id)
+        return idle
+
+    def start(self) -> None:
+        if self._ticker is None and self.ttl_seconds > 0:
+            self._ticker = asyncio.create_task(self._tick(), name="eviction")
+
+    async def _tick(self) -> None:
+        interval = max(0.05, min(60.0, self.ttl_seconds / 4))
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                evicted = await self.evict_idle()
+                if evicted:
+                    log.info("evicted idle agents: %s", ", ".join(evicted))
+            except Exception:
+                log.exception("eviction tick failed")
+
+    async def stop(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+            self._ticker = None
+        for agent_id in list(self._runners):
+            await self.evict(agent_id)

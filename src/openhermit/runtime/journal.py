@@ -1,0 +1,68 @@
+"""Writing session events: commit the rows, then publish what clients see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from openhermit.protocol.events import OutboundEvent
+from openhermit.runtime.bus import Envelope, EventBus
+from openhermit.runtime.rendering import outbound_for
+from openhermit.store.engine import Database, Tx
+from openhermit.store.repos import events
+from openhermit.store.repos.events import StoredEvent
+
+
+@dataclass
+class NewEvent:
+    event_type: str
+    payload: dict[str, Any]
+    content: str | None = None
+    user_id: str | None = None
+
+
+class Journal:
+    def __init__(self, db: Database, bus: EventBus) -> None:
+        self.db = db
+        self.bus = bus
+        self._last_id: dict[tuple[str, str], int] = {}
+
+    async def write(
+        self, tx: Tx, agent_id: str, session_id: str, rows: list[NewEvent], turn_id: int | None
+    ) -> list[StoredEvent]:
+        """Insert rows in the caller's transaction; call `publish` after it commits."""
+        return [
+            await events.append_event(
+                tx,
+                agent_id,
+                session_id,
+                r.event_type,
+                r.payload,
+                content=r.content,
+                user_id=r.user_id,
+                turn_id=turn_id,
+            )
+            for r in rows
+        ]
+
+    def publish(self, stored: list[StoredEvent], turn_id: int | None = None) -> None:
+        for row in stored:
+            key = (row.agent_id, row.session_id)
+            self._last_id[key] = max(self._last_id.get(key, 0), row.id)
+            event = outbound_for(row)
+            if event is not None:
+                self.bus.publish(Envelope(row.id, row.agent_id, row.session_id, event, True, turn_id))
+
+    async def record(
+        self, agent_id: str, session_id: str, rows: list[NewEvent], turn_id: int | None = None
+    ) -> list[StoredEvent]:
+        """Store rows in one transaction, then publish them."""
+        async with self.db.transaction() as tx:
+            stored = await self.write(tx, agent_id, session_id, rows, turn_id)
+        self.publish(stored, turn_id)
+        return stored
+
+    def flash(self, agent_id: str, session_id: str, event: OutboundEvent, turn_id: int | None = None) -> None:
+        """Publish an event that is not stored (token deltas), tagged with the last stored id."""
+        last = self._last_id.get((agent_id, session_id), 0)
+        self.bus.publish(Envelope(last, agent_id, session_id, event, False, turn_id))

@@ -1,0 +1,158 @@
+"""Accepting messages into a session: store, queue a turn per the concurrency policy, run."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from openhermit.errors import Conflict, InboxReadOnly, NotFound
+from openhermit.protocol.agent_config import AgentConfig
+from openhermit.protocol.sessions import SessionMessage, SessionRecord
+from openhermit.runtime.journal import NewEvent
+from openhermit.runtime.runner import AgentRunner
+from openhermit.store.repos import agents, sessions, turns
+from openhermit.store.repos.receipts import insert_receipt
+
+DESCRIPTION_MAX = 80
+PREVIEW_MAX = 200
+
+
+@dataclass(frozen=True)
+class Accepted:
+    session_id: str
+    message_id: str | None
+    correlation_id: str
+    turn_id: int | None
+    triggered: bool
+    deduped: bool = False
+
+
+def fallback_description(text: str) -> str:
+    """The first message, on one line, at most 80 characters (77 + `...`)."""
+    line = " ".join(text.split())
+    return line if len(line) <= DESCRIPTION_MAX else line[: DESCRIPTION_MAX - 3] + "..."
+
+
+def _user_payload(message: SessionMessage, correlation_id: str) -> dict[str, Any]:
+    payload: dict[str, Any] = {"text": message.text, "correlationId": correlation_id}
+    if message.message_id:
+        payload["messageId"] = message.message_id
+    if message.sender:
+        payload["sender"] = message.sender.wire()
+        if message.sender.display_name:
+            payload["name"] = message.sender.display_name
+    if message.attachments:
+        payload["attachments"] = [a.wire() for a in message.attachments]
+    if message.metadata:
+        payload["metadata"] = message.metadata
+    if message.participants:
+        payload["participants"] = [p.wire() for p in message.participants]
+    return payload
+
+
+async def load_session(runner: AgentRunner, session_id: str) -> SessionRecord:
+    async with runner.deps.db.transaction() as tx:
+        record = await sessions.get_record(tx, runner.agent_id, session_id)
+    if record is None:
+        raise NotFound(f"Session {session_id} not found.")
+    return record
+
+
+async def post_message(runner: AgentRunner, session_id: str, message: SessionMessage) -> Accepted:
+    """Store the user message and, unless it is group chatter, queue a turn for it."""
+    if session_id == "inbox":
+        raise InboxReadOnly("The inbox session is read-only.")
+    session = await load_session(runner, session_id)
+    triggered = not (session.type == "group" and message.mentioned is False)
+    correlation = message.message_id or f"m-{uuid.uuid4().hex[:16]}"
+    interrupt_running = False
+    deps = runner.deps
+    async with deps.db.transaction() as tx:
+        if message.message_id:
+            existing = await turns.find_by_message_id(tx, runner.agent_id, session_id, message.message_id)
+            if existing is not None:
+                return Accepted(session_id, message.message_id, correlation, existing.id, True, deduped=True)
+        turn = None
+        if triggered:
+            agent = await agents.get_agent(tx, runner.agent_id)
+            policy = (
+                session.concurrency or AgentConfig.model_validate(agent.config if agent else {}).concurrency
+            )
+            busy = await turns.has_queued(tx, runner.agent_id, session_id)
+            if busy and policy == "reject":
+                raise Conflict("A turn is already running in this session.")
+            if busy and policy == "interrupt":
+                await turns.cancel_queued(tx, runner.agent_id, session_id)
+                interrupt_running = True
+            request = {
+                "correlationId": correlation,
+                "additionalInstruction": message.additional_instruction,
+                "senderName": message.sender.display_name if message.sender else None,
+            }
+            turn = await turns.insert_turn(
+                tx, runner.agent_id, session_id, message_id=message.message_id, request=request
+            )
+        stored = await deps.journal.write(
+            tx,
+            runner.agent_id,
+            session_id,
+            [NewEvent("user", _user_payload(message, correlation), content=message.text)],
+            turn.id if turn else None,
+        )
+        await sessions.record_user_message(
+            tx,
+            runner.agent_id,
+            session_id,
+            preview=message.text[:PREVIEW_MAX],
+            fallback_description=fallback_description(message.text),
+        )
+    deps.journal.publish(stored, turn.id if turn else None)
+    deps.metrics.messages.labels(runner.agent_id, session.source.kind).inc()
+    if interrupt_running:
+        runner.interrupt(session_id)
+    if turn is not None:
+        runner.kick(session_id)
+    return Accepted(session_id, message.message_id, correlation, turn.id if turn else None, triggered)
+
+
+async def append_message(runner: AgentRunner, session_id: str, message: SessionMessage) -> bool:
+    """Store a message without running the model. False when its `messageId` was seen before."""
+    if session_id == "inbox":
+        raise InboxReadOnly("The inbox session is read-only.")
+    session = await load_session(runner, session_id)
+    deps = runner.deps
+    correlation = message.message_id or f"m-{uuid.uuid4().hex[:16]}"
+    payload = _user_payload(message, correlation)
+    if message.occurred_at is not None:
+        payload["occurredAt"] = message.occurred_at.isoformat()
+    async with deps.db.transaction() as tx:
+        if message.message_id and not await insert_receipt(
+            tx, runner.agent_id, session_id, message.message_id
+        ):
+            return False
+        if message.append_as == "assistant":
+            payload.update(
+                {
+                    "final": False,
+                    "metadata": {**(message.metadata or {}), "synthetic": True, "appendedBy": "api"},
+                }
+            )
+            row = NewEvent("assistant", payload, content=message.text)
+        else:
+            row = NewEvent("user", payload, content=message.text)
+        stored = await deps.journal.write(tx, runner.agent_id, session_id, [row], None)
+        if message.append_as != "assistant":
+            await sessions.record_user_message(
+                tx,
+                runner.agent_id,
+                session_id,
+                preview=message.text[:PREVIEW_MAX],
+                fallback_description=fallback_description(message.text),
+            )
+        else:
+            await sessions.touch_session(tx, runner.agent_id, session_id)
+    if message.append_as != "assistant":
+        deps.journal.publish(stored)
+        deps.metrics.messages.labels(runner.agent_id, session.source.kind).inc()
+    return True

@@ -1,0 +1,1 @@
+"""Model clients behind one Protocol: OpenAI-compatible and Anthropic, streaming."""

@@ -1,0 +1,146 @@
+"""OpenAI-compatible chat completions (OpenAI, OpenRouter, vLLM, Ollama, ...) via the `openai` SDK."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import openai
+
+from openhermit.protocol.usage import Usage
+from openhermit.runtime.models.base import (
+    ChatMessage,
+    Finish,
+    ModelError,
+    ModelRequest,
+    StreamEvent,
+    TextDelta,
+    ThinkingDelta,
+    ToolCallPart,
+    describe_failure,
+)
+
+_EFFORT = {"minimal": "minimal", "low": "low", "medium": "medium", "high": "high"}
+
+
+def _message(message: ChatMessage) -> dict[str, Any]:
+    if message.role == "tool":
+        return {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.text}
+    if message.role == "assistant":
+        out: dict[str, Any] = {"role": "assistant", "content": message.text or None}
+        if message.tool_calls:
+            out["tool_calls"] = [
+                {
+                    "id": c.id,
+                    "type": "function",
+                    "function": {"name": c.name, "arguments": json.dumps(c.arguments)},
+                }
+                for c in message.tool_calls
+            ]
+        return out
+    return {"role": "user", "content": message.text}
+
+
+class OpenAIChatClient:
+    api = "openai-completions"
+
+    def __init__(
+        self,
+        *,
+        provider: str,
+        model: str,
+        api_key: str,
+        base_url: str | None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 120.0,
+        max_retries: int = 2,
+    ) -> None:
+        self.provider = provider
+        self.model = model
+        self._client = openai.AsyncOpenAI(
+            api_key=api_key,
+            base_url=base_url,
+            default_headers=headers,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+        messages = [{"role": "system", "content": request.system}, *map(_message, request.messages)]
+        kwargs: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "max_tokens": request.max_tokens,
+        }
+        if request.tools:
+            kwargs["tools"] = [
+                {
+                    "type": "function",
+                    "function": {"name": t.name, "description": t.description, "parameters": t.parameters},
+                }
+                for t in request.tools
+            ]
+        if request.thinking in _EFFORT:
+            kwargs["reasoning_effort"] = _EFFORT[request.thinking]
+        text: list[str] = []
+        thinking: list[str] = []
+        calls: dict[int, dict[str, Any]] = {}
+        finish_reason = "stop"
+        usage = Usage()
+        try:
+            stream = await self._client.chat.completions.create(**kwargs)
+            async for chunk in stream:
+                if chunk.usage is not None:
+                    cached = getattr(chunk.usage.prompt_tokens_details, "cached_tokens", 0) or 0
+                    usage = Usage(
+                        input=chunk.usage.prompt_tokens - cached,
+                        output=chunk.usage.completion_tokens,
+                        cache_read=cached,
+                        total_tokens=chunk.usage.total_tokens,
+                    )
+                for choice in chunk.choices:
+                    delta = choice.delta
+                    extra = delta.model_extra or {}
+                    reasoning = extra.get("reasoning") or extra.get("reasoning_content")
+                    if reasoning:
+                        thinking.append(reasoning)
+                        yield ThinkingDelta(reasoning)
+                    if delta.content:
+                        text.append(delta.content)
+                        yield TextDelta(delta.content)
+                    for call in delta.tool_calls or []:
+                        slot = calls.setdefault(call.index, {"id": "", "name": "", "arguments": ""})
+                        if call.id:
+                            slot["id"] = call.id
+                        if call.function is not None:
+                            slot["name"] += call.function.name or ""
+                            slot["arguments"] += call.function.arguments or ""
+                    if choice.finish_reason:
+                        finish_reason = choice.finish_reason
+        except openai.APIError as exc:
+            raise ModelError(describe_failure(exc)) from exc
+        except (json.JSONDecodeError, ValueError) as exc:
+            raise ModelError(f"malformed response from the model endpoint ({describe_failure(exc)})") from exc
+        parsed = []
+        for index in sorted(calls):
+            slot = calls[index]
+            try:
+                arguments = json.loads(slot["arguments"] or "{}")
+            except json.JSONDecodeError:
+                arguments = {"_raw": slot["arguments"]}
+            parsed.append(
+                ToolCallPart(id=slot["id"] or f"call_{index}", name=slot["name"], arguments=arguments)
+            )
+        yield Finish(
+            text="".join(text),
+            tool_calls=parsed,
+            stop_reason="toolUse" if parsed else ("length" if finish_reason == "length" else "stop"),
+            usage=usage,
+            thinking="".join(thinking) or None,
+        )

@@ -1,0 +1,361 @@
+"""A hydrated agent: runs each session's queued turns one at a time, with interrupt and approval."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from openhermit.protocol.agent_config import AgentConfig
+from openhermit.runtime.compaction import compact
+from openhermit.runtime.context import build_messages, context_cap, needs_compaction, order_for_turn
+from openhermit.runtime.deps import RuntimeDeps
+from openhermit.runtime.journal import NewEvent
+from openhermit.runtime.loop import LoopResult, TurnAborted, run_loop
+from openhermit.runtime.models.base import ModelClient, ModelError, ModelRequest, ToolCallPart
+from openhermit.runtime.models.providers import MissingApiKey, default_thinking
+from openhermit.runtime.prompt import Caller, build_system_prompt
+from openhermit.runtime.recorder import TurnRecorder
+from openhermit.runtime.tools.base import ToolContext
+from openhermit.runtime.tools.catalog import turn_tools
+from openhermit.store.repos import agents, events, instructions, sessions, turns
+from openhermit.store.repos.turns import TurnRow
+
+log = logging.getLogger(__name__)
+LEASE_SECONDS = 60.0
+APPROVAL_TIMEOUT_SECONDS = 120.0
+
+
+class TurnSetupError(Exception):
+    """The turn cannot start (bad config, missing key); the message is shown to the client."""
+
+
+@dataclass
+class ActiveTurn:
+    turn_id: int
+    correlation_id: str | None
+    task: asyncio.Task[LoopResult] | None = None
+    interrupted: bool = False
+    approvals: dict[str, asyncio.Future[bool]] = field(default_factory=dict)
+
+
+@dataclass
+class PreparedTurn:
+    client: ModelClient
+    request: ModelRequest
+    config: AgentConfig
+    workspace_dir: str
+    security: dict[str, Any]
+    interactive: bool
+
+
+class AgentRunner:
+    def __init__(self, agent_id: str, deps: RuntimeDeps) -> None:
+        self.agent_id = agent_id
+        self.deps = deps
+        self.last_used = time.monotonic()
+        self.busy = 0
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._pending: set[str] = set()
+        self._active: dict[str, ActiveTurn] = {}
+        self._background: set[asyncio.Task[Any]] = set()
+        self.on_turn_finished: list[Any] = []  # callbacks (session_id, completed_count, config)
+
+    # State ---------------------------------------------------------------------------------
+    def touch(self) -> None:
+        self.last_used = time.monotonic()
+
+    @property
+    def idle(self) -> bool:
+        return not self._workers and not self._active and self.busy == 0 and not self._background
+
+    def is_running(self, session_id: str) -> bool:
+        return session_id in self._active
+
+    # Queue ---------------------------------------------------------------------------------
+    def kick(self, session_id: str) -> None:
+        """Make sure queued turns of the session get run (call after committing a turn)."""
+        self.touch()
+        self._pending.add(session_id)
+        if session_id not in self._workers:
+            self._workers[session_id] = asyncio.create_task(
+                self._drain(session_id), name=f"turns:{session_id}"
+            )
+
+    async def _drain(self, session_id: str) -> None:
+        try:
+            while True:
+                self._pending.discard(session_id)
+                async with self.deps.db.transaction() as tx:
+                    turn = await turns.claim_next(
+                        tx,
+                        self.agent_id,
+                        session_id,
+                        owner=self.deps.instance_id,
+                        lease_seconds=LEASE_SECONDS,
+                    )
+                    if turn is not None:
+                        await sessions.set_session_status(tx, self.agent_id, session_id, "running")
+                if turn is None:
+                    if session_id in self._pending:
+                        continue
+                    return
+                await self._run(turn)
+        except Exception:
+            log.exception("turn worker of %s/%s failed", self.agent_id, session_id)
+        finally:
+            self._workers.pop(session_id, None)
+            self.touch()
+
+    # One turn ------------------------------------------------------------------------------
+    async def _prepare(self, turn: TurnRow, session_id: str) -> PreparedTurn:
+        async with self.deps.db.transaction() as tx:
+            agent = await agents.get_agent(tx, self.agent_id)
+            rows = await instructions.list_instructions(tx, self.agent_id)
+            session = await sessions.get_record(tx, self.agent_id, session_id)
+            compaction, history = await events.context_events(tx, self.agent_id, session_id)
+        if agent is None or session is None:
+            raise TurnSetupError("The agent or session no longer exists.")
+        try:
+            config = AgentConfig.model_validate(agent.config)
+        except ValidationError as exc:
+            raise TurnSetupError(f"The agent configuration is invalid: {exc.errors()[0]['msg']}") from None
+        secret_values = await self.deps.secrets.values(self.agent_id)
+        try:
+            client = self.deps.models.get(config.model, secret_values, self.deps.settings.provider_api_keys)
+        except MissingApiKey as exc:
+            raise TurnSetupError(str(exc)) from None
+        tools = turn_tools()
+        system = build_system_prompt(
+            agent,
+            rows,
+            session,
+            list(tools.values()),
+            caller=Caller(name=turn.request.get("senderName"), user_id=turn.request.get("userId")),
+            additional_instruction=turn.request.get("additionalInstruction"),
+        )
+        ordered = order_for_turn(history, turn.id)
+        messages = build_messages(
+            session, compaction, ordered, tool_cap=context_cap(config.model.context_window)
+        )
+        if needs_compaction(messages, system, config.model.context_window) and await compact(
+            self.deps, self.agent_id, session_id, client, ordered, config
+        ):
+            async with self.deps.db.transaction() as tx:
+                compaction, history = await events.context_events(tx, self.agent_id, session_id)
+            messages = build_messages(
+                session,
+                compaction,
+                order_for_turn(history, turn.id),
+                tool_cap=context_cap(config.model.context_window),
+            )
+        request = ModelRequest(
+            system=system,
+            messages=messages,
+            tools=[t.spec() for t in tools.values()],
+            max_tokens=config.model.max_tokens,
+            thinking=default_thinking(config.model),  # type: ignore[arg-type]
+        )
+        return PreparedTurn(
+            client, request, config, agent.workspace_dir, agent.security, session.source.interactive
+        )
+
+    async def _run(self, turn: TurnRow) -> None:
+        session_id = turn.session_id
+        correlation = turn.request.get("correlationId")
+        started = time.monotonic()
+        active = ActiveTurn(turn.id, correlation)
+        self._active[session_id] = active
+        tags = {"correlationId": correlation}
+        await self.deps.journal.record(self.agent_id, session_id, [NewEvent("agent_start", tags)], turn.id)
+        status, error, result = "completed", None, None
+        config: AgentConfig | None = None
+        try:
+            prepared = await self._prepare(turn, session_id)
+            config = prepared.config
+            recorder = TurnRecorder(
+                self.deps.journal,
+                self.deps.metrics,
+                agent_id=self.agent_id,
+                session_id=session_id,
+                turn_id=turn.id,
+                correlation_id=correlation,
+                workspace_dir=prepared.workspace_dir,
+                provider=prepared.client.provider,
+                model=prepared.client.model,
+            )
+            ctx = ToolContext(
+                agent_id=self.agent_id,
+                session_id=session_id,
+                db=self.deps.db,
+                secrets=self.deps.secrets,
+                workspace_dir=prepared.workspace_dir,
+                send_to_session=self.send_to_session,
+            )
+            active.task = asyncio.create_task(
+                run_loop(
+                    prepared.client,
+                    prepared.request,
+                    turn_tools(),
+                    ctx,
+                    recorder,
+                    approval=self._approval_gate(session_id, active, prepared),
+                )
+            )
+            result = await active.task
+        except asyncio.CancelledError:
+            if not active.interrupted:
+                await self._finish(
+                    turn,
+                    active,
+                    "error",
+                    "The gateway stopped while this turn was running.",
+                    None,
+                    started,
+                    config,
+                )
+                raise
+            status = "interrupted"
+        except TurnSetupError as exc:
+            status, error = "error", str(exc)
+            self.deps.metrics.errors.labels(self.agent_id, "runtime").inc()
+        except ModelError as exc:
+            status, error = "error", f"The model request failed: {exc}"
+            self.deps.metrics.errors.labels(self.agent_id, "model").inc()
+        except TurnAborted as exc:
+            status, error = "error", str(exc)
+            self.deps.metrics.errors.labels(self.agent_id, "runtime").inc()
+        except Exception as exc:
+            log.exception("turn %s of %s/%s crashed", turn.id, self.agent_id, session_id)
+            status, error = "error", f"Internal error: {type(exc).__name__}: {exc}"
+            self.deps.metrics.errors.labels(self.agent_id, "runtime").inc()
+        await self._finish(turn, active, status, error, result, started, config)
+
+    async def _finish(
+        self,
+        turn: TurnRow,
+        active: ActiveTurn,
+        status: str,
+        error: str | None,
+        result: LoopResult | None,
+        started: float,
+        config: AgentConfig | None,
+    ) -> None:
+        session_id = turn.session_id
+        tags = {"correlationId": active.correlation_id}
+        rows = []
+        if error:
+            rows.append(NewEvent("error", {**tags, "message": error}, content=error))
+        rows.append(NewEvent("agent_end", {**tags, "status": status}))
+        outcome = {
+            "text": result.text if result and status == "completed" else None,
+            "toolCalls": result.tool_calls if result else [],
+            "error": error,
+            "status": status,
+        }
+        async with self.deps.db.transaction() as tx:
+            stored = await self.deps.journal.write(tx, self.agent_id, session_id, rows, turn.id)
+            await turns.finish_turn(tx, turn.id, status=status, result=outcome, error=error)
+            more = await turns.has_queued(tx, self.agent_id, session_id)
+            completed = await sessions.complete_turn(
+                tx, self.agent_id, session_id, status="running" if more else "idle"
+            )
+        self._active.pop(session_id, None)
+        self.deps.journal.publish(stored, turn.id)
+        self.deps.metrics.turns.labels(self.agent_id).inc()
+        self.deps.metrics.turn_duration.labels(self.agent_id).observe(time.monotonic() - started)
+        self.touch()
+        if status == "completed" and config is not None:
+            for callback in self.on_turn_finished:
+                callback(self, session_id, completed, config)
+
+    # Control -------------------------------------------------------------------------------
+    def interrupt(self, session_id: str) -> bool:
+        active = self._active.get(session_id)
+        if active is None or active.task is None or active.task.done():
+            return False
+        active.interrupted = True
+        active.task.cancel()
+        return True
+
+    def approve(self, session_id: str, tool_call_id: str, approved: bool) -> bool:
+        active = self._active.get(session_id)
+        future = active.approvals.get(tool_call_id) if active else None
+        if future is None or future.done():
+            return False
+        future.set_result(approved)
+        return True
+
+    def _approval_gate(self, session_id: str, active: ActiveTurn, prepared: PreparedTurn) -> Any:
+        required = set(prepared.security.get("require_approval_for") or [])
+        timeout = float(prepared.security.get("approval_timeout_seconds") or APPROVAL_TIMEOUT_SECONDS)
+        if not required or not prepared.interactive:
+            return None
+
+        async def gate(call: ToolCallPart) -> bool | None:
+            if call.name not in required:
+                return None
+            tags = {"correlationId": active.correlation_id}
+            base = {
+                "resourceType": "tool",
+                "resourceKey": call.name,
+                "toolCallId": call.id,
+                "mode": "realtime",
+            }
+            future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+            active.approvals[call.id] = future
+            async with self.deps.db.transaction() as tx:
+                await sessions.set_session_status(tx, self.agent_id, session_id, "awaiting_approval")
+            await self.deps.journal.record(
+                self.agent_id,
+                session_id,
+                [NewEvent("approval_requested", {**tags, **base, "args": call.arguments})],
+                active.turn_id,
+            )
+            try:
+                async with asyncio.timeout(timeout):
+                    approved = await future
+                decision = "approved" if approved else "rejected"
+            except TimeoutError:
+                approved, decision = False, "timed_out"
+            finally:
+                active.approvals.pop(call.id, None)
+            async with self.deps.db.transaction() as tx:
+                await sessions.set_session_status(tx, self.agent_id, session_id, "running")
+            await self.deps.journal.record(
+                self.agent_id,
+                session_id,
+                [NewEvent("approval_resolved", {**tags, **base, "decision": decision})],
+                active.turn_id,
+            )
+            return approved
+
+        return gate
+
+    async def send_to_session(self, session_id: str, text: str) -> int:
+        """A proactive message from the agent into another of its sessions."""
+        payload = {"text": text, "final": False, "metadata": {"source": "session_send"}}
+        async with self.deps.db.transaction() as tx:
+            stored = await self.deps.journal.write(
+                tx, self.agent_id, session_id, [NewEvent("assistant", payload, content=text)], None
+            )
+            await sessions.touch_session(tx, self.agent_id, session_id)
+        self.deps.journal.publish(stored)
+        return stored[0].id
+
+    def spawn(self, coro: Any) -> None:
+        """Run background work tied to this runner (kept alive until it finishes)."""
+        task = asyncio.create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def close(self) -> None:
+        """Stop every worker; running turns end with an error event."""
+        tasks = [*self._workers.values(), *self._background]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

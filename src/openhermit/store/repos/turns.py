@@ -1,0 +1,151 @@
+"""Turns: the per-session queue of messages that run the model, with leases.
+
+One turn per session may be `running`: a partial unique index enforces it in PostgreSQL,
+so the rule holds across every gateway process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
+
+from openhermit.store.engine import Tx
+from openhermit.store.tables.sessions import Turn
+
+TERMINAL = ("completed", "error", "interrupted", "cancelled")
+
+
+@dataclass(frozen=True)
+class TurnRow:
+    id: int
+    agent_id: str
+    session_id: str
+    message_id: str | None
+    status: str
+    request: dict[str, Any]
+    result: dict[str, Any] | None
+    created_at: datetime
+
+
+def _row(turn: Turn) -> TurnRow:
+    return TurnRow(
+        turn.id,
+        turn.agent_id,
+        turn.session_id,
+        turn.message_id,
+        turn.status,
+        turn.request,
+        turn.result,
+        turn.created_at,
+    )
+
+
+async def insert_turn(
+    tx: Tx, agent_id: str, session_id: str, *, message_id: str | None, request: dict[str, Any]
+) -> TurnRow | None:
+    """Queue a turn; None when a turn with this `message_id` already exists in the session."""
+    stmt = (
+        insert(Turn)
+        .values(agent_id=agent_id, session_id=session_id, message_id=message_id, request=request)
+        .on_conflict_do_nothing(
+            index_elements=["agent_id", "session_id", "message_id"],
+            index_where=text("message_id IS NOT NULL"),
+        )
+        .returning(Turn)
+    )
+    turn = (await tx.execute(stmt)).scalar_one_or_none()
+    return _row(turn) if turn else None
+
+
+async def find_by_message_id(tx: Tx, agent_id: str, session_id: str, message_id: str) -> TurnRow | None:
+    turn = (
+        await tx.execute(
+            select(Turn).where(
+                Turn.agent_id == agent_id, Turn.session_id == session_id, Turn.message_id == message_id
+            )
+        )
+    ).scalar_one_or_none()
+    return _row(turn) if turn else None
+
+
+async def get_turn(tx: Tx, turn_id: int) -> TurnRow | None:
+    turn = await tx.get(Turn, turn_id)
+    return _row(turn) if turn else None
+
+
+async def claim_next(
+    tx: Tx, agent_id: str, session_id: str, *, owner: str, lease_seconds: float
+) -> TurnRow | None:
+    """Mark the oldest queued turn of the session `running`, unless one already runs."""
+    candidate = (
+        select(Turn.id)
+        .where(Turn.agent_id == agent_id, Turn.session_id == session_id, Turn.status == "queued")
+        .order_by(Turn.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    stmt = (
+        update(Turn)
+        .where(Turn.id == candidate)
+        .values(
+            status="running",
+            lease_owner=owner,
+            started_at=func.now(),
+            lease_expires_at=func.now() + func.make_interval(0, 0, 0, 0, 0, 0, lease_seconds),
+        )
+        .returning(Turn)
+    )
+    try:
+        async with tx.begin_nested():
+            turn = (await tx.execute(stmt)).scalar_one_or_none()
+    except IntegrityError:
+        return None  # another turn of this session is running (here or on another gateway)
+    return _row(turn) if turn else None
+
+
+async def finish_turn(
+    tx: Tx, turn_id: int, *, status: str, result: dict[str, Any] | None = None, error: str | None = None
+) -> None:
+    await tx.execute(
+        update(Turn)
+        .where(Turn.id == turn_id)
+        .values(status=status, result=result, error=error, finished_at=func.now(), lease_expires_at=None)
+    )
+
+
+async def has_queued(tx: Tx, agent_id: str, session_id: str) -> bool:
+    found = await tx.execute(
+        select(Turn.id)
+        .where(
+            Turn.agent_id == agent_id, Turn.session_id == session_id, Turn.status.in_(("queued", "running"))
+        )
+        .limit(1)
+    )
+    return found.first() is not None
+
+
+async def cancel_queued(tx: Tx, agent_id: str, session_id: str) -> list[int]:
+    result = await tx.execute(
+        update(Turn)
+        .where(Turn.agent_id == agent_id, Turn.session_id == session_id, Turn.status == "queued")
+        .values(status="cancelled", finished_at=func.now())
+        .returning(Turn.id)
+    )
+    return list(result.scalars())
+
+
+async def running_turn(tx: Tx, agent_id: str, session_id: str) -> TurnRow | None:
+    turn = (
+        await tx.execute(
+            select(Turn).where(
+                Turn.agent_id == agent_id, Turn.session_id == session_id, Turn.status == "running"
+            )
+        )
+    ).scalar_one_or_none()
+    return _row(turn) if turn else None

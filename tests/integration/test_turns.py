@@ -1,0 +1,375 @@
+"""Turns through the gateway app and the fake model server (real HTTP, real SDKs)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from openhermit.gateway.platform import Platform
+from openhermit.store.engine import Database
+from openhermit.store.repos import memories, sessions
+from openhermit.testing.fake_model import FakeModelServer, Reply
+from tests.runtime_helpers import create_agent, open_session, parse_sse, point_at_fake
+
+H = {"Authorization": "Bearer test-admin-token"}
+
+
+@pytest.fixture
+async def agent(client: httpx.AsyncClient, db: Database, fake_model: FakeModelServer) -> str:
+    await create_agent(client, H, "helper")
+    await point_at_fake(db, "helper", fake_model)
+    await open_session(client, H, "helper", "s1")
+    return "helper"
+
+
+def url(agent: str, session: str, suffix: str = "messages") -> str:
+    return f"/api/agents/{agent}/sessions/{session}/{suffix}"
+
+
+@pytest.mark.parametrize("api", ["openai", "anthropic"])
+async def test_memory_written_in_one_session_is_recalled_in_another(
+    client: httpx.AsyncClient, db: Database, fake_model: FakeModelServer, api: str
+) -> None:
+    await create_agent(client, H, "mem")
+    await point_at_fake(db, "mem", fake_model, api=api)
+    await open_session(client, H, "mem", "first")
+    fake_model.script(
+        Reply(tool_calls=[("memory_add", {"key": "pet", "content": "Alice has a dog named Rex"})]),
+        Reply(text="Noted: Rex."),
+    )
+    answer = await client.post(
+        url("mem", "first"),
+        params={"wait": "true"},
+        json={"text": "Remember my dog Rex", "messageId": "m1"},
+        headers=H,
+    )
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["text"] == "Noted: Rex."
+    assert body["messageId"] == "m1"
+    assert [c["tool"] for c in body["toolCalls"]] == ["memory_add"]
+    assert body["toolCalls"][0]["isError"] is False
+    async with db.transaction() as tx:
+        stored = await memories.get_memory(tx, "mem", "pet")
+    assert stored is not None
+    assert stored.content == "Alice has a dog named Rex"
+
+    await open_session(client, H, "mem", "second")
+    fake_model.script(
+        Reply(tool_calls=[("memory_recall", {"query": "dogs"})]), Reply(text="Your dog is Rex.")
+    )
+    answer = await client.post(
+        url("mem", "second"), params={"wait": "true"}, json={"text": "What is my dog?"}, headers=H
+    )
+    body = answer.json()
+    assert body["text"] == "Your dog is Rex."
+    assert "Rex" in body["toolCalls"][0]["text"]
+    # The model saw the recall result in its second request of that turn.
+    assert "Alice has a dog named Rex" in fake_model.received[-1].text()
+    assert fake_model.received[-1].api == api
+
+
+@pytest.mark.parametrize("api", ["openai", "anthropic"])
+async def test_stream_event_order(
+    client: httpx.AsyncClient, db: Database, fake_model: FakeModelServer, api: str
+) -> None:
+    await create_agent(client, H, "streamer")
+    await point_at_fake(db, "streamer", fake_model, api=api)
+    await open_session(client, H, "streamer", "s")
+    fake_model.script(
+        Reply(thinking="let me see", tool_calls=[("memory_list", {"prefix": ""})], chunk=4),
+        Reply(text="Nothing stored yet, friend.", chunk=5),
+    )
+    response = await client.post(
+        url("streamer", "s"), params={"stream": "true"}, json={"text": "hi", "messageId": "abc"}, headers=H
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    frames = parse_sse(response.text)
+    kinds = [f["event"] for f in frames]
+    assert kinds[0] == "message_ack"
+    assert frames[0]["data"] == {"sessionId": "s", "messageId": "abc"}
+    assert kinds[1] == "user_message"
+    turn = kinds[kinds.index("agent_start") :]
+    assert turn[0] == "agent_start"
+    assert turn[-2:] == ["text_final", "agent_end"]
+    middle = turn[1:-2]
+    assert "thinking_delta" in middle
+    assert middle.index("tool_call") < middle.index("tool_result") < middle.index("text_delta")
+    deltas = "".join(f["data"]["text"] for f in frames if f["event"] == "text_delta")
+    assert deltas == "Nothing stored yet, friend."
+    final = next(f for f in frames if f["event"] == "text_final")
+    assert final["data"]["text"] == deltas
+    assert all(f["data"].get("correlationId") == "abc" for f in frames[1:])
+    stored_ids = [
+        int(f["id"]) for f in frames if f["event"] not in ("message_ack", "text_delta", "thinking_delta")
+    ]
+    assert stored_ids == sorted(stored_ids)
+    assert len(set(stored_ids)) == len(stored_ids)
+
+
+async def test_history_matches_the_turn(
+    client: httpx.AsyncClient, agent: str, fake_model: FakeModelServer
+) -> None:
+    fake_model.script(Reply(tool_calls=[("memory_add", {"content": "likes tea"})]), Reply(text="Got it."))
+    await client.post(
+        url(agent, "s1"), params={"wait": "true"}, json={"text": "I like tea", "messageId": "t1"}, headers=H
+    )
+    history = (await client.get(url(agent, "s1"), headers=H)).json()
+    roles = [(h["role"], h.get("toolPhase")) for h in history]
+    assert roles == [("user", None), ("tool", "call"), ("tool", "result"), ("assistant", None)]
+    assert history[0]["content"] == "I like tea"
+    assert history[0]["messageId"] == "t1"
+    assert history[-1]["content"] == "Got it."
+    assert history[-1]["model"] == "fake-model"
+    assert history[-1]["name"] == "helper"
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [Reply(status=500), Reply(garbage=True), Reply(delay=3.0)],
+    ids=["http-500", "garbage", "timeout"],
+)
+async def test_model_failures_end_the_turn_and_the_next_turn_works(
+    client: httpx.AsyncClient, db: Database, agent: str, fake_model: FakeModelServer, failure: Reply
+) -> None:
+    await point_at_fake(db, agent, fake_model, model={**_model(fake_model), "timeout_seconds": 1})
+    fake_model.script(failure)
+    response = await client.post(
+        url(agent, "s1"), params={"stream": "true"}, json={"text": "hello"}, headers=H
+    )
+    kinds = [f["event"] for f in parse_sse(response.text)]
+    assert kinds[-2:] == ["error", "agent_end"]
+    error = next(f for f in parse_sse(response.text) if f["event"] == "error")
+    assert "model request failed" in error["data"]["message"]
+
+    fake_model.script(Reply(text="back again"))
+    ok = await client.post(url(agent, "s1"), params={"wait": "true"}, json={"text": "again"}, headers=H)
+    assert ok.json()["text"] == "back again"
+    async with db.transaction() as tx:
+        record = await sessions.get_record(tx, agent, "s1")
+    assert record is not None
+    assert record.status == "idle"
+
+
+def _model(server: FakeModelServer) -> dict[str, object]:
+    return {
+        "provider": "fake",
+        "model": "fake-model",
+        "base_url": server.openai_base_url,
+        "api": "openai-completions",
+        "max_retries": 0,
+    }
+
+
+async def test_missing_key_names_the_variable(
+    client: httpx.AsyncClient, db: Database, agent: str, fake_model: FakeModelServer
+) -> None:
+    await point_at_fake(db, agent, fake_model, model={**_model(fake_model), "provider": "acme"})
+    body = (
+        await client.post(url(agent, "s1"), params={"wait": "true"}, json={"text": "hi"}, headers=H)
+    ).json()
+    assert body["text"] is None
+    assert "ACME_API_KEY" in body["error"]
+    assert fake_model.received == []
+
+
+async def test_agent_secret_key_is_used_and_never_shown_to_the_model(
+    client: httpx.AsyncClient, db: Database, agent: str, fake_model: FakeModelServer, platform: Platform
+) -> None:
+    await point_at_fake(db, agent, fake_model, model={**_model(fake_model), "provider": "acme"})
+    await platform.secrets.set(agent, "ACME_API_KEY", "sk-acme-secret-value")
+    fake_model.script(Reply(text="hello"))
+    body = (
+        await client.post(url(agent, "s1"), params={"wait": "true"}, json={"text": "hi"}, headers=H)
+    ).json()
+    assert body["text"] == "hello"
+    received = fake_model.received[-1]
+    assert received.headers["authorization"] == "Bearer sk-acme-secret-value"
+    assert "sk-acme-secret-value" not in received.text()
+
+
+async def test_fire_and_forget_then_history(
+    client: httpx.AsyncClient, agent: str, fake_model: FakeModelServer
+) -> None:
+    fake_model.script(Reply(text="async answer"))
+    ack = await client.post(url(agent, "s1"), json={"text": "hi", "messageId": "ff1"}, headers=H)
+    assert ack.json() == {"sessionId": "s1", "triggered": True, "messageId": "ff1"}
+    for _ in range(100):
+        history = (await client.get(url(agent, "s1"), headers=H)).json()
+        if any(h["role"] == "assistant" for h in history):
+            break
+        await asyncio.sleep(0.05)
+    assert history[-1]["content"] == "async answer"
+
+
+async def test_append_stores_without_running_and_dedupes(
+    client: httpx.AsyncClient, agent: str, fake_model: FakeModelServer
+) -> None:
+    body = {"text": "context only", "messageId": "ap1"}
+    first = await client.post(url(agent, "s1"), params={"append": "true"}, json=body, headers=H)
+    again = await client.post(url(agent, "s1"), params={"append": "true"}, json=body, headers=H)
+    assert first.json() == {"sessionId": "s1", "appended": True}
+    assert again.json() == {"sessionId": "s1", "appended": False, "deduped": True}
+    synthetic = {"text": "I said this", "appendAs": "assistant", "occurredAt": "2026-01-01T10:00:00+00:00"}
+    assert (await client.post(url(agent, "s1"), params={"append": "true"}, json=synthetic, headers=H)).json()[
+        "appended"
+    ]
+    history = (await client.get(url(agent, "s1"), headers=H)).json()
+    assert [h["content"] for h in history] == ["context only", "I said this"]
+    assert history[1]["metadata"]["synthetic"] is True
+    assert fake_model.received == []
+
+
+async def test_group_message_not_mentioned_is_not_triggered(
+    client: httpx.AsyncClient, agent: str, fake_model: FakeModelServer
+) -> None:
+    await open_session(client, H, agent, "g1", type="group")
+    body = {
+        "text": "chatter",
+        "mentioned": False,
+        "sender": {"channel": "api", "channelUserId": "u1", "displayName": "Bo"},
+    }
+    response = await client.post(url(agent, "g1"), params={"wait": "true"}, json=body, headers=H)
+    assert response.json() == {"sessionId": "g1", "triggered": False, "text": None, "toolCalls": []}
+    fake_model.script(Reply(text="Hi Bo"))
+    mentioned = {**body, "text": "@helper hello", "mentioned": True}
+    assert (await client.post(url(agent, "g1"), params={"wait": "true"}, json=mentioned, headers=H)).json()[
+        "text"
+    ] == "Hi Bo"
+    messages = fake_model.received[-1].body["messages"]
+    assert "[Bo] chatter" in str(messages)
+    assert "[Bo] @helper hello" in str(messages)
+
+
+async def test_additional_instruction_reaches_the_prompt_once(
+    client: httpx.AsyncClient, agent: str, fake_model: FakeModelServer
+) -> None:
+    body = {"text": "hi", "additionalInstruction": "Answer in French."}
+    await client.post(url(agent, "s1"), params={"wait": "true"}, json=body, headers=H)
+    assert "Answer in French." in fake_model.received[-1].system_prompt
+    await client.post(url(agent, "s1"), params={"wait": "true"}, json={"text": "again"}, headers=H)
+    assert "Answer in French." not in fake_model.received[-1].system_prompt
+
+
+async def test_prompt_has_instructions_and_session_instruction(
+    client: httpx.AsyncClient, agent: str, fake_model: FakeModelServer
+) -> None:
+    spec = {
+        "sessionId": "custom",
+        "source": {"kind": "api", "interactive": True},
+        "customInstruction": "Be terse.",
+    }
+    await client.post(f"/api/agents/{agent}/sessions", json=spec, headers=H)
+    await client.post(url(agent, "custom"), params={"wait": "true"}, json={"text": "hi"}, headers=H)
+    system = fake_model.received[-1].system_prompt
+    for section in (
+        "## Instructions",
+        "identity:",
+        "soul:",
+        "rules:",
+        "## Session Instruction\nBe terse.",
+        "## Principles",
+        "## Tools",
+        "## Context",
+        "Current session: `custom`",
+    ):
+        assert section in system
+    assert "memory_recall" in fake_model.received[-1].tool_names
+    assert "working_memory_update" not in fake_model.received[-1].tool_names
+
+
+async def test_wait_timeout_gives_504_with_partial(
+    client: httpx.AsyncClient, agent: str, fake_model: FakeModelServer
+) -> None:
+    fake_model.script(Reply(text="slow", delay=1.0))
+    response = await client.post(
+        url(agent, "s1"), params={"wait": "true", "timeout": "200"}, json={"text": "hi"}, headers=H
+    )
+    assert response.status_code == 504
+    assert response.json()["error"] == "Timeout waiting for agent response."
+
+
+async def test_interrupt_ends_the_turn(
+    client: httpx.AsyncClient, agent: str, fake_model: FakeModelServer
+) -> None:
+    fake_model.script(Reply(text="a long answer that stalls", hang_after_first_delta=5.0))
+
+    async def interrupt_soon() -> httpx.Response:
+        for _ in range(200):
+            result = await client.post(url(agent, "s1", "interrupt"), headers=H)
+            if result.json()["interrupted"]:
+                return result
+            await asyncio.sleep(0.02)
+        raise AssertionError("never interrupted")
+
+    waiter = asyncio.create_task(
+        client.post(url(agent, "s1"), params={"stream": "true"}, json={"text": "go"}, headers=H)
+    )
+    await interrupt_soon()
+    frames = parse_sse((await waiter).text)
+    assert [f["event"] for f in frames][-1] == "agent_end"
+    assert "text_final" not in [f["event"] for f in frames]
+    idle = await client.post(url(agent, "s1", "interrupt"), headers=H)
+    assert idle.json() == {"interrupted": False}
+
+
+async def test_realtime_approval(
+    client: httpx.AsyncClient, db: Database, agent: str, fake_model: FakeModelServer
+) -> None:
+    from openhermit.store.repos import agents as agents_repo
+
+    async with db.transaction() as tx:
+        await agents_repo.update_agent(tx, agent, security={"require_approval_for": ["memory_add"]})
+    fake_model.script(Reply(tool_calls=[("memory_add", {"key": "k", "content": "v"})]), Reply(text="saved"))
+    waiter = asyncio.create_task(
+        client.post(url(agent, "s1"), params={"stream": "true"}, json={"text": "save"}, headers=H)
+    )
+    tool_call_id = None
+    for _ in range(200):
+        history = (await client.get(url(agent, "s1"), headers=H)).json()
+        calls = [h for h in history if h.get("toolPhase") == "call"]
+        if calls:
+            tool_call_id = calls[0]["toolCallId"]
+            resolved = await client.post(
+                url(agent, "s1", "approve"), json={"toolCallId": tool_call_id, "approved": True}, headers=H
+            )
+            if resolved.json()["resolved"]:
+                break
+        await asyncio.sleep(0.02)
+    frames = parse_sse((await waiter).text)
+    kinds = [f["event"] for f in frames]
+    assert kinds.index("approval_requested") < kinds.index("approval_resolved") < kinds.index("tool_result")
+    resolved_event = next(f for f in frames if f["event"] == "approval_resolved")
+    assert resolved_event["data"]["decision"] == "approved"
+    async with db.transaction() as tx:
+        assert await memories.get_memory(tx, agent, "k") is not None
+    unknown = await client.post(
+        url(agent, "s1", "approve"), json={"toolCallId": "nope", "approved": True}, headers=H
+    )
+    assert unknown.json() == {"resolved": False}
+
+
+async def test_approval_times_out(
+    client: httpx.AsyncClient, db: Database, agent: str, fake_model: FakeModelServer
+) -> None:
+    from openhermit.store.repos import agents as agents_repo
+
+    async with db.transaction() as tx:
+        await agents_repo.update_agent(
+            tx, agent, security={"require_approval_for": ["memory_add"], "approval_timeout_seconds": 0.2}
+        )
+    fake_model.script(
+        Reply(tool_calls=[("memory_add", {"key": "k", "content": "v"})]), Reply(text="not saved")
+    )
+    frames = parse_sse(
+        (await client.post(url(agent, "s1"), params={"stream": "true"}, json={"text": "x"}, headers=H)).text
+    )
+    resolved = next(f for f in frames if f["event"] == "approval_resolved")
+    assert resolved["data"]["decision"] == "timed_out"
+    result = next(f for f in frames if f["event"] == "tool_result")
+    assert result["data"]["isError"] is True
+    async with db.transaction() as tx:
+        assert await memories.get_memory(tx, agent, "k") is None
