@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from openhermit.protocol.agent_config import AgentConfig, ModelSettings
+from openhermit.runtime.context import order_for_turn
 from openhermit.runtime.deps import RuntimeDeps
 from openhermit.runtime.journal import NewEvent
 from openhermit.runtime.loop import run_loop
@@ -71,7 +72,7 @@ class Introspector:
             )
         except MissingApiKey:
             return False
-        transcript = "\n".join(f"{r.event_type}: {r.content}" for r in fresh)
+        transcript = "\n".join(f"{r.event_type}: {r.content}" for r in order_for_turn(fresh, None))
         context = (
             f"Previous working memory:\n{session.working_memory or '(empty)'}\n\n"
             f"Current description: {session.description or '(none)'}\n\nNew conversation:\n{transcript}"

@@ -23,6 +23,10 @@ MAX_CONSECUTIVE_TOOL_FAILURES = 15
 class TurnAborted(Exception):
     """The turn cannot go on (for example, too many tool failures in a row)."""
 
+    def __init__(self, message: str, result: LoopResult) -> None:
+        super().__init__(message)
+        self.result = result
+
 
 class TurnSink(Protocol):
     """Where the loop reports what happens; the runner stores and publishes it."""
@@ -130,7 +134,7 @@ async def run_loop(
             )
             failures = failures + 1 if outcome.is_error else 0
             if failures >= MAX_CONSECUTIVE_TOOL_FAILURES:
-                raise TurnAborted(f"{failures} consecutive tool calls failed; the turn was stopped.")
+                raise TurnAborted(f"{failures} consecutive tool calls failed; the turn was stopped.", result)
 
 
 async def _run_one(

@@ -63,12 +63,14 @@ async def post_message(runner: AgentRunner, session_id: str, message: SessionMes
     """Store the user message and, unless it is group chatter, queue a turn for it."""
     if session_id == "inbox":
         raise InboxReadOnly("The inbox session is read-only.")
-    session = await load_session(runner, session_id)
-    triggered = not (session.type == "group" and message.mentioned is False)
     correlation = message.message_id or f"m-{uuid.uuid4().hex[:16]}"
     interrupt_running = False
     deps = runner.deps
     async with deps.db.transaction() as tx:
+        session = await sessions.lock_session(tx, runner.agent_id, session_id)
+        if session is None:
+            raise NotFound(f"Session {session_id} not found.")
+        triggered = not (session.type == "group" and message.mentioned is False)
         if message.message_id:
             existing = await turns.find_by_message_id(tx, runner.agent_id, session_id, message.message_id)
             if existing is not None:
@@ -120,13 +122,15 @@ async def append_message(runner: AgentRunner, session_id: str, message: SessionM
     """Store a message without running the model. False when its `messageId` was seen before."""
     if session_id == "inbox":
         raise InboxReadOnly("The inbox session is read-only.")
-    session = await load_session(runner, session_id)
     deps = runner.deps
     correlation = message.message_id or f"m-{uuid.uuid4().hex[:16]}"
     payload = _user_payload(message, correlation)
     if message.occurred_at is not None:
         payload["occurredAt"] = message.occurred_at.isoformat()
     async with deps.db.transaction() as tx:
+        session = await sessions.lock_session(tx, runner.agent_id, session_id)
+        if session is None:
+            raise NotFound(f"Session {session_id} not found.")
         if message.message_id and not await insert_receipt(
             tx, runner.agent_id, session_id, message.message_id
         ):

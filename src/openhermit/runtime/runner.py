@@ -227,7 +227,7 @@ class AgentRunner:
             status, error = "error", f"The model request failed: {exc}"
             self.deps.metrics.errors.labels(self.agent_id, "model").inc()
         except TurnAborted as exc:
-            status, error = "error", str(exc)
+            status, error, result = "error", str(exc), exc.result
             self.deps.metrics.errors.labels(self.agent_id, "runtime").inc()
         except Exception as exc:
             log.exception("turn %s of %s/%s crashed", turn.id, self.agent_id, session_id)

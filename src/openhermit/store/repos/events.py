@@ -86,7 +86,10 @@ def _stored(r: SessionEvent) -> StoredEvent:
 
 
 async def list_history(tx: Tx, agent_id: str, session_id: str, *, limit: int = 10_000) -> list[StoredEvent]:
-    """Rows a transcript shows: those with content, and tool/introspection rows; by (ts, id)."""
+    """Rows a transcript shows: those with content, and tool/introspection rows, in log order.
+
+    The id is the order: timestamps come from transaction start and may interleave.
+    """
     rows = await tx.execute(
         select(SessionEvent)
         .where(
@@ -94,7 +97,7 @@ async def list_history(tx: Tx, agent_id: str, session_id: str, *, limit: int = 1
             SessionEvent.session_id == session_id,
             or_(SessionEvent.content.is_not(None), SessionEvent.event_type.in_(HISTORY_TYPES)),
         )
-        .order_by(SessionEvent.ts, SessionEvent.id)
+        .order_by(SessionEvent.id)
         .limit(limit)
     )
     return [_stored(r) for r in rows.scalars()]

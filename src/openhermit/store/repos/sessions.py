@@ -89,6 +89,22 @@ async def get_record(tx: Tx, agent_id: str, session_id: str) -> SessionRecord | 
     return _record(row) if row else None
 
 
+async def lock_session(tx: Tx, agent_id: str, session_id: str) -> SessionRecord | None:
+    """Read the session and hold its row lock until the transaction ends.
+
+    Accepting a message takes this lock first, so per session the order of turns, the order
+    of stored messages and the concurrency-policy check all agree.
+    """
+    row = (
+        await tx.execute(
+            select(Session)
+            .where(Session.agent_id == agent_id, Session.session_id == session_id)
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+    return _record(row) if row else None
+
+
 async def get_session(tx: Tx, agent_id: str, session_id: str) -> SessionSummary | None:
     row = await tx.get(Session, (agent_id, session_id))
     return _summary(row) if row else None

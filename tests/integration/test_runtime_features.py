@@ -1,0 +1,276 @@
+"""Introspection, compaction, limits, queueing and operations endpoints."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+
+from openhermit.store.engine import Database
+from openhermit.store.repos import events, memories, sessions
+from openhermit.testing.fake_model import FakeModelServer, Received, Reply
+from tests.runtime_helpers import create_agent, open_session, parse_sse, point_at_fake
+
+H = {"Authorization": "Bearer test-admin-token"}
+
+
+async def _agent(
+    client: httpx.AsyncClient, db: Database, fake: FakeModelServer, name: str = "a", **config: object
+) -> str:
+    await create_agent(client, H, name)
+    await point_at_fake(db, name, fake, **config)
+    await open_session(client, H, name, "s")
+    return name
+
+
+async def _say(client: httpx.AsyncClient, agent: str, text: str, session: str = "s") -> dict[str, object]:
+    response = await client.post(
+        f"/api/agents/{agent}/sessions/{session}/messages",
+        params={"wait": "true"},
+        json={"text": text},
+        headers=H,
+    )
+    return response.json()
+
+
+async def test_checkpoint_runs_introspection(
+    client: httpx.AsyncClient, db: Database, fake_model: FakeModelServer
+) -> None:
+    agent = await _agent(client, db, fake_model)
+    await _say(client, agent, "I am planning a trip to Oslo in May")
+    fake_model.script(
+        Reply(
+            tool_calls=[
+                ("working_memory_update", {"content": "User plans an Oslo trip in May."}),
+                ("session_description_update", {"description": "Oslo trip planning"}),
+                ("memory_add", {"key": "travel/oslo", "content": "User travels to Oslo in May"}),
+            ]
+        ),
+        Reply(text="Recorded the trip."),
+    )
+    response = await client.post(
+        f"/api/agents/{agent}/sessions/s/checkpoint", json={"reason": "manual"}, headers=H
+    )
+    assert response.json() == {"checkpointed": True}
+    introspection_request = fake_model.received[-2]
+    assert "working_memory_update" in introspection_request.tool_names
+    assert "planning a trip to Oslo" in introspection_request.text()
+    async with db.transaction() as tx:
+        record = await sessions.get_record(tx, agent, "s")
+        assert await memories.get_memory(tx, agent, "travel/oslo") is not None
+    assert record is not None
+    assert record.working_memory == "User plans an Oslo trip in May."
+    assert record.description == "Oslo trip planning"
+    # Nothing new since: a second checkpoint has nothing to do.
+    assert (await client.post(f"/api/agents/{agent}/sessions/s/checkpoint", json={}, headers=H)).json() == {
+        "checkpointed": False
+    }
+    # The next turn carries the working memory as a leading read-only message.
+    await _say(client, agent, "what next?")
+    first_user = fake_model.received[-1].body["messages"][1]["content"]
+    assert first_user == "Session-local working memory (read-only):\nUser plans an Oslo trip in May."
+    history = (await client.get(f"/api/agents/{agent}/sessions/s/messages", headers=H)).json()
+    phases = [h.get("introspectionPhase") for h in history if h["role"] == "introspection"]
+    assert phases == ["start", "end"]
+
+
+async def test_introspection_every_turn_interval(
+    client: httpx.AsyncClient, db: Database, fake_model: FakeModelServer
+) -> None:
+    config = {"memory": {"introspection": {"turn_interval": 2, "idle_timeout_minutes": 0}}}
+    agent = await _agent(client, db, fake_model, **config)
+
+    def reply(request: Received) -> Reply:
+        if "reflective memory" in request.system_prompt:
+            return Reply(tool_calls=[("session_description_update", {"description": "auto"})])
+        return Reply(text="ok")
+
+    fake_model.default = reply
+    await _say(client, agent, "one")
+    await _say(client, agent, "two")
+    for _ in range(100):
+        async with db.transaction() as tx:
+            record = await sessions.get_record(tx, agent, "s")
+        if record and record.description == "auto":
+            break
+        await asyncio.sleep(0.05)
+    assert record is not None
+    assert record.description == "auto"
+
+
+async def test_new_session_checkpoint_marks_inactive(
+    client: httpx.AsyncClient, db: Database, fake_model: FakeModelServer
+) -> None:
+    agent = await _agent(client, db, fake_model)
+    await _say(client, agent, "hello")
+    await client.post(f"/api/agents/{agent}/sessions/s/checkpoint", json={"reason": "new_session"}, headers=H)
+    listed = (await client.get(f"/api/agents/{agent}/sessions", headers=H)).json()
+    assert listed == []
+    shown = (
+        await client.get(f"/api/agents/{agent}/sessions", params={"includeInactive": "true"}, headers=H)
+    ).json()
+    assert shown[0]["status"] == "inactive"
+
+
+async def test_compaction_summarises_and_the_next_turn_resumes_from_it(
+    client: httpx.AsyncClient, db: Database, fake_model: FakeModelServer
+) -> None:
+    config = {"memory": {"introspection": {"enabled": False}}}
+    agent = await _agent(client, db, fake_model, **config)
+    for i in range(8):
+        await _say(client, agent, f"message {i} " + "x" * 1200)
+    await point_at_fake(
+        db,
+        agent,
+        fake_model,
+        model={
+            "provider": "fake",
+            "model": "fake-model",
+            "base_url": fake_model.openai_base_url,
+            "api": "openai-completions",
+            "max_retries": 0,
+            "context_window": 2048,
+        },
+        **config,
+    )
+
+    def reply(request: Received) -> Reply:
+        if "You compress conversations" in request.system_prompt:
+            return Reply(text="SUMMARY: eight long messages about x.")
+        return Reply(text="fine")
+
+    fake_model.default = reply
+    await _say(client, agent, "and now?")
+    async with db.transaction() as tx:
+        compaction, _ = await events.context_events(tx, agent, "s")
+    assert compaction is not None
+    assert compaction.payload["summary"] == "SUMMARY: eight long messages about x."
+    last = fake_model.received[-1].text()
+    assert "SUMMARY: eight long messages about x." in last
+    assert "message 0 " not in last  # summarised away
+    assert "message 7 " in last  # recent messages kept
+
+
+async def test_fifteen_consecutive_tool_failures_end_the_turn(
+    client: httpx.AsyncClient, db: Database, fake_model: FakeModelServer
+) -> None:
+    agent = await _agent(client, db, fake_model)
+    fake_model.default = Reply(tool_calls=[("memory_get", {"key": "missing"})])
+    body = await _say(client, agent, "loop forever")
+    assert "15 consecutive tool calls failed" in str(body["error"])
+    assert len(body["toolCalls"]) == 15  # type: ignore[arg-type]
+
+
+async def test_large_tool_results_are_saved_and_previewed(
+    client: httpx.AsyncClient, db: Database, fake_model: FakeModelServer
+) -> None:
+    agent = await _agent(client, db, fake_model)
+    async with db.transaction() as tx:
+        await memories.upsert_memory(tx, agent, "big", "A" * 6000 + "MIDDLE" + "Z" * 6000)
+    fake_model.script(Reply(tool_calls=[("memory_get", {"key": "big"})]), Reply(text="read it"))
+    body = await _say(client, agent, "read big")
+    assert body["text"] == "read it"
+    sent = next(m["content"] for m in fake_model.received[-1].body["messages"] if m["role"] == "tool")
+    assert "characters omitted" in sent
+    assert "MIDDLE" not in sent
+    assert "full result saved to" in sent
+    saved = sent.rsplit("full result saved to ", 1)[1].rstrip("]")
+    assert "MIDDLE" in Path(saved).read_text()  # noqa: ASYNC240
+
+
+async def test_queue_runs_messages_in_order(
+    client: httpx.AsyncClient, db: Database, fake_model: FakeModelServer
+) -> None:
+    agent = await _agent(client, db, fake_model)
+    fake_model.default = lambda r: Reply(text="echo " + r.body["messages"][-1]["content"], delay=0.05)
+    posts = [
+        client.post(
+            f"/api/agents/{agent}/sessions/s/messages",
+            json={"text": f"n{i}", "messageId": f"q{i}"},
+            headers=H,
+        )
+        for i in range(5)
+    ]
+    await asyncio.gather(*posts)
+    for _ in range(200):
+        history = (await client.get(f"/api/agents/{agent}/sessions/s/messages", headers=H)).json()
+        answers = [h["content"] for h in history if h["role"] == "assistant"]
+        if len(answers) == 5:
+            break
+        await asyncio.sleep(0.05)
+    users = [h["content"] for h in history if h["role"] == "user"]
+    assert answers == [f"echo {u}" for u in users]
+    # Each turn saw only the messages before it, never a later queued one.
+    for request in fake_model.received:
+        if "reflective memory" in request.system_prompt:
+            continue
+        shown = [m["content"] for m in request.body["messages"] if m["role"] == "user"]
+        assert shown == users[: len(shown)]
+
+
+async def test_reject_policy(client: httpx.AsyncClient, db: Database, fake_model: FakeModelServer) -> None:
+    agent = await _agent(client, db, fake_model, concurrency="reject")
+    fake_model.script(Reply(text="slow", delay=0.5))
+    first = asyncio.create_task(_say(client, agent, "one"))
+    await asyncio.sleep(0.1)
+    second = await client.post(f"/api/agents/{agent}/sessions/s/messages", json={"text": "two"}, headers=H)
+    assert second.status_code == 409
+    assert second.json()["error"]["code"] == "conflict"
+    assert (await first)["text"] == "slow"
+
+
+async def test_interrupt_policy(client: httpx.AsyncClient, db: Database, fake_model: FakeModelServer) -> None:
+    agent = await _agent(client, db, fake_model, concurrency="interrupt")
+    fake_model.script(Reply(text="stalling answer", hang_after_first_delta=5), Reply(text="new answer"))
+    first = asyncio.create_task(
+        client.post(
+            f"/api/agents/{agent}/sessions/s/messages",
+            params={"stream": "true"},
+            json={"text": "one"},
+            headers=H,
+        )
+    )
+    for _ in range(100):
+        if fake_model.received:
+            break
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.1)
+    second = await _say(client, agent, "two")
+    assert second["text"] == "new answer"
+    frames = parse_sse((await first).text)
+    first_turn = [f["event"] for f in frames]
+    assert first_turn[-1] == "agent_end"
+    assert "text_final" not in first_turn
+
+
+async def test_metrics_logs_providers(
+    client: httpx.AsyncClient, db: Database, fake_model: FakeModelServer
+) -> None:
+    agent = await _agent(client, db, fake_model)
+    fake_model.script(Reply(tool_calls=[("memory_list", {})]), Reply(text="done"))
+    await _say(client, agent, "hi")
+    metrics = (await client.get("/metrics")).text
+    for name in (
+        "openhermit_agent_turns_total",
+        "openhermit_agent_turn_duration_seconds_bucket",
+        "openhermit_agent_tokens_total",
+        "openhermit_agent_tool_calls_total",
+        "openhermit_agent_messages_total",
+        "process_resident_memory_bytes",
+    ):
+        assert name in metrics
+    assert f'openhermit_agent_tool_calls_total{{agent_id="{agent}",tool="memory_list"}} 1.0' in metrics
+    assert f'openhermit_agent_tokens_total{{agent_id="{agent}",direction="in"}} 22.0' in metrics
+
+    logs = await client.get("/api/admin/logs", params={"lines": "5"}, headers=H)
+    assert logs.status_code == 200
+    assert isinstance(logs.json(), list)
+    assert (await client.get("/api/admin/logs", params={"lines": "0"}, headers=H)).status_code == 400
+    providers = (await client.get("/api/providers", headers=H)).json()
+    openrouter = next(p for p in providers if p["provider"] == "openrouter")
+    assert "google/gemini-3-flash-preview" in [m["id"] for m in openrouter["models"]]
+    assert openrouter["keyNames"] == ["OPENROUTER_API_KEY"]
+    stats = (await client.get("/api/admin/stats", headers=H)).json()
+    assert stats["agents"]["running"] >= 1
+    assert stats["usage"]["allTime"]["inputTokens"] == 22
