@@ -183,3 +183,8 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**values)
     except ValidationError as exc:
         raise ConfigError(_describe(exc.errors()[0])) from None
+
+
+def inherited_environment(*, without_prefixes: tuple[str, ...] = ()) -> dict[str, str]:
+    """A copy of this process's environment for a child process, minus variables by prefix."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(without_prefixes)}

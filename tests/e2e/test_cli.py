@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.gateway_process import base_env, free_port
+from openhermit.testing.gateway_process import base_env, free_port
 
 pytestmark = pytest.mark.e2e
 HERMIT = shutil.which("hermit", path=str(Path(sys.executable).parent)) or "hermit"

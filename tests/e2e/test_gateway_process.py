@@ -14,7 +14,7 @@ import pytest
 
 from openhermit.store.embedded import EmbeddedPostgres
 from openhermit.store.engine import to_libpq_url
-from tests.e2e.gateway_process import GatewayProcess, free_port, run_gateway_expecting_failure
+from openhermit.testing.gateway_process import GatewayProcess, free_port, run_gateway_expecting_failure
 
 pytestmark = pytest.mark.e2e
 ADMIN = {"Authorization": "Bearer e2e-admin"}

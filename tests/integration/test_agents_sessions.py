@@ -267,3 +267,30 @@ async def test_idle_agent_is_evicted_and_answers_again(
     assert again.json()["text"] == "second"
     # Context survived eviction: the model saw the first exchange.
     assert "first" in fake_model.received[-1].text()
+
+
+async def test_config_and_security_round_trip(client: httpx.AsyncClient) -> None:
+    await create_agent(client, H, "conf")
+    config = (await client.get("/api/agents/conf/config", headers=H)).json()
+    assert config["model"]["provider"] == "openrouter"
+    assert config["model"]["model"] == "google/gemini-3-flash-preview"
+    assert config["model"]["max_tokens"] == 8192
+    assert config["memory"]["introspection"]["turn_interval"] == 5
+    config["model"]["model"] = "openai/gpt-5-mini"
+    assert (await client.put("/api/agents/conf/config", json=config, headers=H)).json() == {"ok": True}
+    assert (await client.get("/api/agents/conf/config", headers=H)).json()["model"][
+        "model"
+    ] == "openai/gpt-5-mini"
+    bad = await client.put("/api/agents/conf/config", json={"model": {"max_tokens": -5}}, headers=H)
+    assert bad.status_code == 400
+    assert "max_tokens" in bad.json()["error"]["message"]
+    assert (await client.put("/api/agents/conf/config", json=[1], headers=H)).status_code == 400
+    assert (
+        await client.put("/api/agents/conf/security", json={"access": "secret"}, headers=H)
+    ).status_code == 400
+    assert (await client.put("/api/agents/conf/security", json={"access": "private"}, headers=H)).json() == {
+        "ok": True
+    }
+    assert (await client.get("/api/agents/conf/security", headers=H)).json() == {"access": "private"}
+    assert (await client.get("/api/agents/ghost/config", headers=H)).status_code == 404
+    assert (await client.get("/api/agents/conf/config")).status_code == 401

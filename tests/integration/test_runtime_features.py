@@ -274,3 +274,54 @@ async def test_metrics_logs_providers(
     stats = (await client.get("/api/admin/stats", headers=H)).json()
     assert stats["agents"]["running"] >= 1
     assert stats["usage"]["allTime"]["inputTokens"] == 22
+
+
+async def test_session_send_and_reported_cost(
+    client: httpx.AsyncClient, db: Database, fake_model: FakeModelServer
+) -> None:
+    agent = await _agent(client, db, fake_model)
+    await open_session(client, H, agent, "other")
+    fake_model.script(
+        Reply(
+            tool_calls=[("session_send", {"session_id": "other", "text": "Reminder: dentist at 3pm"})],
+            cost=0.002,
+        ),
+        Reply(text="Sent.", cost=0.001),
+    )
+    body = await _say(client, agent, "remind the other session")
+    assert body["text"] == "Sent."
+    other = (await client.get(f"/api/agents/{agent}/sessions/other/messages", headers=H)).json()
+    assert [(h["role"], h["content"]) for h in other] == [("assistant", "Reminder: dentist at 3pm")]
+    assert other[0]["metadata"]["source"] == "session_send"
+    stats = (await client.get("/api/admin/stats", headers=H)).json()
+    assert abs(stats["usage"]["allTime"]["costUsd"] - 0.003) < 1e-9
+
+
+async def test_memory_tools_round_trip(
+    client: httpx.AsyncClient, db: Database, fake_model: FakeModelServer
+) -> None:
+    agent = await _agent(client, db, fake_model)
+    fake_model.script(
+        Reply(
+            tool_calls=[
+                ("memory_add", {"key": "p/1", "content": "first"}),
+                ("memory_update", {"key": "p/1", "content": "changed"}),
+                ("memory_set_grants", {"key": "p/1", "grants": [{"type": "user", "value": "u1"}]}),
+                ("memory_get", {"key": "p/1"}),
+                ("memory_list", {"prefix": "p/"}),
+                ("memory_delete", {"key": "p/1"}),
+                ("memory_get", {"key": "p/1"}),
+                ("memory_add", {"content": "no key given"}),
+                ("memory_add", {"content": ""}),
+            ]
+        ),
+        Reply(text="done"),
+    )
+    calls = (await _say(client, agent, "exercise memory"))["toolCalls"]
+    texts = [(c["tool"], c["isError"], c["text"]) for c in calls]  # type: ignore[union-attr, index]
+    assert texts[3] == ("memory_get", False, "changed")
+    assert texts[4][2] == "- [p/1] changed"
+    assert texts[6][1] is True
+    assert texts[7][2].startswith("Saved memory mem-")
+    assert texts[8][1] is True
+    assert texts[8][2].startswith("Invalid arguments: content")

@@ -12,7 +12,17 @@ from openhermit.config import Settings
 from openhermit.gateway.errors import install_error_handlers
 from openhermit.gateway.log_buffer import log_buffer
 from openhermit.gateway.platform import Platform, start_platform
-from openhermit.gateway.routes import agents, health, logs, messages, metrics, providers, sessions, stats
+from openhermit.gateway.routes import (
+    agent_config,
+    agents,
+    health,
+    logs,
+    messages,
+    metrics,
+    providers,
+    sessions,
+    stats,
+)
 
 
 def create_app(
@@ -47,7 +57,7 @@ def create_app(
     if platform is not None:
         app.state.platform = platform
     install_error_handlers(app)
-    for module in (health, metrics, stats, logs, providers, agents, sessions, messages):
+    for module in (health, metrics, stats, logs, providers, agents, agent_config, sessions, messages):
         app.include_router(module.router)
     log_buffer()
     return app

@@ -43,6 +43,7 @@ class Reply:
     chunk: int = 8  # characters per text delta
     input_tokens: int = 11
     output_tokens: int = 7
+    cost: float | None = None  # reported in the usage block, as OpenRouter does
 
 
 @dataclass
@@ -244,11 +245,13 @@ class FakeModelServer:
             yield chunk({"tool_calls": [{"index": index, "function": {"arguments": encoded[half:]}}]})
         yield chunk({}, "tool_calls" if reply.tool_calls else "stop")
         if (body.get("stream_options") or {}).get("include_usage"):
-            usage = {
+            usage: dict[str, Any] = {
                 "prompt_tokens": reply.input_tokens,
                 "completion_tokens": reply.output_tokens,
                 "total_tokens": reply.input_tokens + reply.output_tokens,
             }
+            if reply.cost is not None:
+                usage["cost"] = reply.cost
             yield _sse({**base, "choices": [], "usage": usage})
         yield b"data: [DONE]\n\n"
 

@@ -145,7 +145,6 @@ async def post(
     if not (wait or stream):
         accepted = await post_message(runner, session_id, message)
         return _ack(accepted)
-    await load_session(runner, session_id)  # 404 before subscribing
     sub = runner.deps.bus.subscribe(agent_id, session_id)
     try:
         accepted = await post_message(runner, session_id, message)

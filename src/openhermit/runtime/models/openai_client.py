@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import openai
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
-from openhermit.protocol.usage import Usage
+from openhermit.protocol.usage import Usage, UsageCost
 from openhermit.runtime.models.base import (
     ChatMessage,
     Finish,
@@ -94,15 +95,26 @@ class OpenAIChatClient:
         finish_reason = "stop"
         usage = Usage()
         try:
-            stream = await self._client.chat.completions.create(**kwargs)
+            # The low-level post sends our already-JSON-shaped body as is; `create` would walk it
+            # against the SDK's TypedDicts on every call, which dominates the cost of a turn.
+            stream = await self._client.post(
+                "/chat/completions",
+                body=kwargs,
+                cast_to=ChatCompletion,
+                stream=True,
+                stream_cls=openai.AsyncStream[ChatCompletionChunk],
+                options={"security": {"bearer_auth": True}},
+            )
             async for chunk in stream:
                 if chunk.usage is not None:
                     cached = getattr(chunk.usage.prompt_tokens_details, "cached_tokens", 0) or 0
+                    reported_cost = (chunk.usage.model_extra or {}).get("cost")  # OpenRouter reports it
                     usage = Usage(
                         input=chunk.usage.prompt_tokens - cached,
                         output=chunk.usage.completion_tokens,
                         cache_read=cached,
                         total_tokens=chunk.usage.total_tokens,
+                        cost=UsageCost(total=float(reported_cost or 0)),
                     )
                 for choice in chunk.choices:
                     delta = choice.delta

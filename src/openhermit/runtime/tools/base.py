@@ -55,9 +55,14 @@ class Tool:
     default_grants: ClassVar[tuple[str, ...]] = ANY
 
     def spec(self) -> ToolSpec:
-        schema = self.Input.model_json_schema()
-        schema.pop("title", None)
-        return ToolSpec(name=self.name, description=self.description, parameters=schema)
+        """The model-facing description; derived once per tool class."""
+        cached: ToolSpec | None = self.__class__.__dict__.get("_spec")
+        if cached is None:
+            schema = self.Input.model_json_schema()
+            schema.pop("title", None)
+            cached = ToolSpec(name=self.name, description=self.description, parameters=schema)
+            type.__setattr__(self.__class__, "_spec", cached)
+        return cached
 
     async def run(self, ctx: ToolContext, args: Any) -> ToolOutcome:
         raise NotImplementedError

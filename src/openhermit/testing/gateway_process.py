@@ -1,8 +1,7 @@
-"""Start the real gateway as a subprocess on 127.0.0.1 and wait for it."""
+"""Start the real gateway as a subprocess on 127.0.0.1 and wait for it (tests and benchmarks)."""
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -12,6 +11,8 @@ from pathlib import Path
 
 import httpx
 
+from openhermit.config import inherited_environment
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -20,11 +21,8 @@ def free_port() -> int:
 
 
 def base_env(home: Path, **extra: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("OPENHERMIT_", "GATEWAY_", "DATABASE_URL")) and k != "PORT"
-    }
+    env = inherited_environment(without_prefixes=("OPENHERMIT_", "GATEWAY_", "DATABASE_URL"))
+    env.pop("PORT", None)
     env.update({"OPENHERMIT_HOME": str(home), "PYTHONUNBUFFERED": "1"})
     env.update(extra)
     return env
