@@ -15,6 +15,7 @@ from openhermit.gateway.platform import Platform, start_platform
 from openhermit.gateway.routes import (
     agent_config,
     agents,
+    events,
     health,
     logs,
     messages,
@@ -38,7 +39,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if platform is not None:
             app.state.platform = platform
-            platform.fleet.start()
+            await platform.start_background()
             try:
                 yield
             finally:
@@ -46,7 +47,7 @@ def create_app(
                     await platform.close()
             return
         owned = await start_platform(settings)
-        owned.fleet.start()
+        await owned.start_background()
         app.state.platform = owned
         try:
             yield
@@ -57,7 +58,7 @@ def create_app(
     if platform is not None:
         app.state.platform = platform
     install_error_handlers(app)
-    for module in (health, metrics, stats, logs, providers, agents, agent_config, sessions, messages):
+    for module in (health, metrics, stats, logs, providers, agents, agent_config, sessions, messages, events):
         app.include_router(module.router)
     log_buffer()
     return app

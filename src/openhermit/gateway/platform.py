@@ -8,10 +8,13 @@ from dataclasses import dataclass, field
 from openhermit.config import Settings
 from openhermit.runtime.deps import RuntimeDeps
 from openhermit.runtime.fleet import Fleet
+from openhermit.runtime.recovery import Recovery
+from openhermit.runtime.relay import Relay
 from openhermit.secrets.backend import open_secret_store
 from openhermit.secrets.base import SecretStore
 from openhermit.store.bootstrap import StoreHandle, open_store
 from openhermit.store.engine import Database
+from openhermit.store.notify import Listener
 
 
 @dataclass
@@ -23,20 +26,48 @@ class Platform:
     closed: bool = False
     runtime: RuntimeDeps = field(init=False)
     fleet: Fleet = field(init=False)
+    recovery: Recovery = field(init=False)
+    _listener: Listener | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.runtime = RuntimeDeps(settings=self.settings, db=self.store.db, secrets=self.secrets)
         self.fleet = Fleet(self.runtime, ttl_seconds=self.settings.eviction_ttl_minutes * 60)
+        self.recovery = Recovery(self.runtime, self.fleet)
+
+    async def start_background(self) -> None:
+        """Before serving: end turns orphaned by a crash; then eviction and recovery tickers."""
+        await self.recovery.sweep()
+        self.recovery.start()
+        self.fleet.start()
 
     @property
     def db(self) -> Database:
         return self.store.db
 
+    async def connect_peers(self) -> None:
+        """Listen for other gateway processes on the same database (NOTIFY), and announce
+        this one's liveness."""
+        listener = Listener(self.store.db.url, self.runtime.instance_id)
+        relay = Relay(
+            self.runtime.instance_id, self.runtime.bus, listener.send, self.runtime.journal.catch_up
+        )
+        relay.on_agent_changed.append(self.fleet.forget)
+        listener.add_handler(relay.receive)
+        listener.on_reconnect(self.fleet.catch_up_subscribed)
+        await listener.start()
+        self.runtime.journal.relay = relay
+        self._listener = listener
+
     async def close(self) -> None:
         """Release the pool and the embedded server; safe to call twice."""
         if not self.closed:
             self.closed = True
+            await self.recovery.stop()
             await self.fleet.stop()
+            if self.runtime.journal.relay is not None:
+                await self.runtime.journal.relay.close()
+            if self._listener is not None:
+                await self._listener.stop()
             await self.runtime.aclose()
             await self.store.close()
 
@@ -49,4 +80,10 @@ async def start_platform(settings: Settings) -> Platform:
     except BaseException:
         await store.close()
         raise
-    return Platform(settings=settings, store=store, secrets=secrets)
+    platform = Platform(settings=settings, store=store, secrets=secrets)
+    try:
+        await platform.connect_peers()
+    except BaseException:
+        await platform.close()
+        raise
+    return platform

@@ -12,6 +12,7 @@ from openhermit.protocol.agents import AgentRecord, CreateAgentRequest
 from openhermit.protocol.sessions import SessionSource, SessionSpec
 from openhermit.runtime.deps import RuntimeDeps
 from openhermit.runtime.fleet import Fleet
+from openhermit.store.notify import notify
 from openhermit.store.repos import agents, instructions, sessions, users
 
 ManageAction = Literal["start", "stop", "restart", "enable", "disable", "delete"]
@@ -92,6 +93,7 @@ async def manage(deps: RuntimeDeps, fleet: Fleet, agent_id: str, action: ManageA
             status = "active" if action == "enable" else "disabled"
             async with deps.db.transaction() as tx:
                 await agents.update_agent(tx, agent_id, status=status)
+                await notify(tx, {"o": deps.instance_id, "agent": agent_id})
             if action == "disable":
                 await fleet.evict(agent_id)
             return status
@@ -101,4 +103,5 @@ async def manage(deps: RuntimeDeps, fleet: Fleet, agent_id: str, action: ManageA
             await fleet.evict(agent_id)
             async with deps.db.transaction() as tx:
                 await agents.delete_agent(tx, agent_id)
+                await notify(tx, {"o": deps.instance_id, "agent": agent_id})
             return "deleted"

@@ -31,10 +31,15 @@ class Subscription:
         self._key = key
         self._queue: asyncio.Queue[Envelope | None] = asyncio.Queue(capacity)
         self.overflowed = False
+        self.last_stored_id = 0  # stored events at or below this id were delivered already
 
     def _offer(self, envelope: Envelope) -> None:
-        if self.overflowed:
+        if self.overflowed or envelope.id < self.last_stored_id:
             return
+        if envelope.stored:
+            if envelope.id == self.last_stored_id:
+                return
+            self.last_stored_id = envelope.id
         try:
             self._queue.put_nowait(envelope)
         except asyncio.QueueFull:
@@ -77,6 +82,12 @@ class EventBus:
     def publish(self, envelope: Envelope) -> None:
         for subscription in tuple(self._subscribers.get((envelope.agent_id, envelope.session_id), ())):
             subscription._offer(envelope)
+
+    def has_subscribers(self, agent_id: str, session_id: str) -> bool:
+        return bool(self._subscribers.get((agent_id, session_id)))
+
+    def subscribed_sessions(self) -> list[tuple[str, str]]:
+        return [key for key, subs in self._subscribers.items() if subs]
 
     def subscriber_count(self, agent_id: str) -> int:
         return sum(len(subs) for (agent, _), subs in self._subscribers.items() if agent == agent_id)

@@ -25,6 +25,7 @@ class Fleet:
         self._hydrating: dict[str, asyncio.Future[AgentRunner | None]] = {}
         self._idle_timers: dict[tuple[str, str], asyncio.TimerHandle] = {}
         self._ticker: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()
         self.hydrations = 0
 
     # Hydration -----------------------------------------------------------------------------
@@ -94,6 +95,24 @@ class Fleet:
         self._idle_timers.pop((runner.agent_id, session_id), None)
         if not runner.is_running(session_id):
             runner.spawn(self.introspector(runner.agent_id).run(session_id, "idle"))
+
+    # Other processes ------------------------------------------------------------------------
+    def forget(self, agent_id: str) -> None:
+        """Another process changed the agent's status: drop our runner so the next request
+        reads the agent again (a disabled agent then answers 404 here too)."""
+        runner = self._runners.get(agent_id)
+        if runner is not None and runner.idle:
+            asyncio.get_running_loop().create_task(self.evict(agent_id))
+
+    def catch_up_subscribed(self) -> None:
+        """After the notification connection came back, re-read what subscribers may have missed."""
+        journal = self.deps.journal
+        for agent_id, session_id in self.deps.bus.subscribed_sessions():
+            task = asyncio.get_running_loop().create_task(
+                journal.catch_up(agent_id, session_id, journal.last_id(agent_id, session_id))
+            )
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
 
     # Eviction ------------------------------------------------------------------------------
     async def evict(self, agent_id: str) -> bool:

@@ -7,8 +7,10 @@ from typing import Any
 
 from openhermit.protocol.events import OutboundEvent
 from openhermit.runtime.bus import Envelope, EventBus
+from openhermit.runtime.relay import Relay
 from openhermit.runtime.rendering import outbound_for
 from openhermit.store.engine import Database, Tx
+from openhermit.store.notify import notify
 from openhermit.store.repos import events
 from openhermit.store.repos.events import StoredEvent
 
@@ -25,13 +27,19 @@ class Journal:
     def __init__(self, db: Database, bus: EventBus) -> None:
         self.db = db
         self.bus = bus
+        self.relay: Relay | None = None  # set when other gateway processes may be listening
         self._last_id: dict[tuple[str, str], int] = {}
 
     async def write(
         self, tx: Tx, agent_id: str, session_id: str, rows: list[NewEvent], turn_id: int | None
     ) -> list[StoredEvent]:
-        """Insert rows in the caller's transaction; call `publish` after it commits."""
-        return [
+        """Insert rows in the caller's transaction; call `publish` after it commits.
+
+        Other processes are notified at commit; pending deltas of the session go out first.
+        """
+        if self.relay is not None:
+            await self.relay.flush(agent_id, session_id)
+        stored = [
             await events.append_event(
                 tx,
                 agent_id,
@@ -44,14 +52,20 @@ class Journal:
             )
             for r in rows
         ]
+        if self.relay is not None and stored:
+            await notify(tx, self.relay.stored_message(agent_id, session_id, stored[0].id, stored[-1].id))
+        return stored
 
-    def publish(self, stored: list[StoredEvent], turn_id: int | None = None) -> None:
+    def last_id(self, agent_id: str, session_id: str) -> int:
+        return self._last_id.get((agent_id, session_id), 0)
+
+    def publish(self, stored: list[StoredEvent]) -> None:
         for row in stored:
             key = (row.agent_id, row.session_id)
             self._last_id[key] = max(self._last_id.get(key, 0), row.id)
             event = outbound_for(row)
             if event is not None:
-                self.bus.publish(Envelope(row.id, row.agent_id, row.session_id, event, True, turn_id))
+                self.bus.publish(Envelope(row.id, row.agent_id, row.session_id, event, True, row.turn_id))
 
     async def record(
         self, agent_id: str, session_id: str, rows: list[NewEvent], turn_id: int | None = None
@@ -59,10 +73,23 @@ class Journal:
         """Store rows in one transaction, then publish them."""
         async with self.db.transaction() as tx:
             stored = await self.write(tx, agent_id, session_id, rows, turn_id)
-        self.publish(stored, turn_id)
+        self.publish(stored)
         return stored
 
     def flash(self, agent_id: str, session_id: str, event: OutboundEvent, turn_id: int | None = None) -> None:
         """Publish an event that is not stored (token deltas), tagged with the last stored id."""
         last = self._last_id.get((agent_id, session_id), 0)
-        self.bus.publish(Envelope(last, agent_id, session_id, event, False, turn_id))
+        envelope = Envelope(last, agent_id, session_id, event, False, turn_id)
+        self.bus.publish(envelope)
+        if self.relay is not None:
+            self.relay.push_delta(envelope)
+
+    async def catch_up(self, agent_id: str, session_id: str, after: int) -> None:
+        """Publish rows stored by another process (ids above `after`) to local subscribers."""
+        while True:
+            async with self.db.transaction() as tx:
+                rows = await events.list_events(tx, agent_id, session_id, after=after, limit=500)
+            if not rows:
+                return
+            self.publish(rows)
+            after = rows[-1].id

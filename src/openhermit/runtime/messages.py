@@ -11,8 +11,7 @@ from openhermit.protocol.agent_config import AgentConfig
 from openhermit.protocol.sessions import SessionMessage, SessionRecord
 from openhermit.runtime.journal import NewEvent
 from openhermit.runtime.runner import AgentRunner
-from openhermit.store.repos import agents, sessions, turns
-from openhermit.store.repos.receipts import insert_receipt
+from openhermit.store.repos import agents, receipts, sessions, turns
 
 DESCRIPTION_MAX = 80
 PREVIEW_MAX = 200
@@ -71,10 +70,14 @@ async def post_message(runner: AgentRunner, session_id: str, message: SessionMes
         if session is None:
             raise NotFound(f"Session {session_id} not found.")
         triggered = not (session.type == "group" and message.mentioned is False)
-        if message.message_id:
-            existing = await turns.find_by_message_id(tx, runner.agent_id, session_id, message.message_id)
-            if existing is not None:
-                return Accepted(session_id, message.message_id, correlation, existing.id, True, deduped=True)
+        if message.message_id and not await receipts.insert_receipt(
+            tx, runner.agent_id, session_id, message.message_id
+        ):
+            seen = await receipts.find_receipt(tx, runner.agent_id, session_id, message.message_id)
+            turn_id = seen.turn_id if seen else None
+            return Accepted(
+                session_id, message.message_id, correlation, turn_id, turn_id is not None, deduped=True
+            )
         turn = None
         if triggered:
             agent = await agents.get_agent(tx, runner.agent_id)
@@ -109,7 +112,16 @@ async def post_message(runner: AgentRunner, session_id: str, message: SessionMes
             preview=message.text[:PREVIEW_MAX],
             fallback_description=fallback_description(message.text),
         )
-    deps.journal.publish(stored, turn.id if turn else None)
+        if message.message_id:
+            await receipts.complete_receipt(
+                tx,
+                runner.agent_id,
+                session_id,
+                message.message_id,
+                event_id=stored[0].id,
+                turn_id=turn.id if turn else None,
+            )
+    deps.journal.publish(stored)
     deps.metrics.messages.labels(runner.agent_id, session.source.kind).inc()
     if interrupt_running:
         runner.interrupt(session_id)
@@ -131,7 +143,7 @@ async def append_message(runner: AgentRunner, session_id: str, message: SessionM
         session = await sessions.lock_session(tx, runner.agent_id, session_id)
         if session is None:
             raise NotFound(f"Session {session_id} not found.")
-        if message.message_id and not await insert_receipt(
+        if message.message_id and not await receipts.insert_receipt(
             tx, runner.agent_id, session_id, message.message_id
         ):
             return False

@@ -170,6 +170,27 @@ class AgentRunner:
         started = time.monotonic()
         active = ActiveTurn(turn.id, correlation)
         self._active[session_id] = active
+        heartbeat = asyncio.create_task(self._heartbeat(turn.id), name=f"lease:{turn.id}")
+        try:
+            await self._run_claimed(turn, active, started)
+        finally:
+            heartbeat.cancel()
+
+    async def _heartbeat(self, turn_id: int) -> None:
+        """Renew the turn's lease while it runs, so peers know this process is working on it."""
+        while True:
+            await asyncio.sleep(LEASE_SECONDS / 3)
+            try:
+                async with self.deps.db.transaction() as tx:
+                    await turns.renew_lease(
+                        tx, turn_id, owner=self.deps.instance_id, lease_seconds=LEASE_SECONDS
+                    )
+            except Exception:
+                log.warning("could not renew the lease of turn %s", turn_id, exc_info=True)
+
+    async def _run_claimed(self, turn: TurnRow, active: ActiveTurn, started: float) -> None:
+        session_id = turn.session_id
+        correlation = active.correlation_id
         tags = {"correlationId": correlation}
         await self.deps.journal.record(self.agent_id, session_id, [NewEvent("agent_start", tags)], turn.id)
         status, error, result = "completed", None, None
@@ -258,6 +279,10 @@ class AgentRunner:
             "status": status,
         }
         async with self.deps.db.transaction() as tx:
+            if not await turns.lock_running(tx, turn.id):
+                # A peer already ended it (it believed this process dead); keep its record.
+                self._active.pop(session_id, None)
+                return
             stored = await self.deps.journal.write(tx, self.agent_id, session_id, rows, turn.id)
             await turns.finish_turn(tx, turn.id, status=status, result=outcome, error=error)
             more = await turns.has_queued(tx, self.agent_id, session_id)
@@ -265,7 +290,7 @@ class AgentRunner:
                 tx, self.agent_id, session_id, status="running" if more else "idle"
             )
         self._active.pop(session_id, None)
-        self.deps.journal.publish(stored, turn.id)
+        self.deps.journal.publish(stored)
         self.deps.metrics.turns.labels(self.agent_id).inc()
         self.deps.metrics.turn_duration.labels(self.agent_id).observe(time.monotonic() - started)
         self.touch()

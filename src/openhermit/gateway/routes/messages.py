@@ -17,10 +17,11 @@ from openhermit.gateway.lookup import runner_for
 from openhermit.gateway.state import platform_of
 from openhermit.protocol.base import StrictWireModel, WireModel
 from openhermit.protocol.sessions import SessionMessage
-from openhermit.runtime.bus import Subscription
+from openhermit.runtime.bus import Envelope, Subscription
 from openhermit.runtime.messages import Accepted, append_message, load_session, post_message
 from openhermit.runtime.runner import AgentRunner
-from openhermit.store.repos import turns
+from openhermit.runtime.streams import session_stream
+from openhermit.store.repos import events, turns
 
 router = APIRouter(tags=["messages"], dependencies=[Depends(require_caller)])
 DEFAULT_WAIT_MS = 300_000
@@ -101,6 +102,26 @@ async def _wait(runner: AgentRunner, sub: Subscription, accepted: Accepted, time
     return JSONResponse(_sync_body(accepted, await _turn_result(runner, accepted.turn_id), partial=partial))
 
 
+async def _replay_turn(runner: AgentRunner, accepted: Accepted) -> EventSourceResponse:
+    """A retried stream request: the first request's turn, from its first event, live if it runs."""
+    assert accepted.turn_id is not None
+    async with runner.deps.db.transaction() as tx:
+        first = await events.first_event_of_turn(tx, accepted.turn_id)
+    stream = session_stream(
+        runner.deps, runner.agent_id, accepted.session_id, after=(first or 1) - 1, until_turn=accepted.turn_id
+    )
+
+    async def frames() -> AsyncIterator[dict[str, Any]]:
+        if accepted.message_id:
+            ack = {"sessionId": accepted.session_id, "messageId": accepted.message_id}
+            yield {"event": "message_ack", "data": json.dumps(ack)}
+        async for item in stream:
+            if isinstance(item, Envelope) and (item.turn_id == accepted.turn_id or not item.stored):
+                yield {"id": str(item.id), "event": item.event.type, "data": json.dumps(item.event.wire())}
+
+    return EventSourceResponse(frames(), ping=SSE_PING_SECONDS)
+
+
 def _stream(sub: Subscription, accepted: Accepted) -> EventSourceResponse:
     async def frames() -> AsyncIterator[dict[str, Any]]:
         try:
@@ -152,9 +173,9 @@ async def post(
             sub.close()
             return {**_ack(accepted), "text": None, "toolCalls": []} if wait else _ack(accepted)
         if stream:
-            if accepted.deduped and (done := await _turn_result(runner, accepted.turn_id or 0)) is not None:
+            if accepted.deduped:
                 sub.close()
-                return JSONResponse(_sync_body(accepted, done))
+                return await _replay_turn(runner, accepted)
             return _stream(sub, accepted)
         try:
             return await _wait(runner, sub, accepted, timeout_ms)

@@ -185,3 +185,10 @@ async def find_by_message_id(tx: Tx, agent_id: str, session_id: str, message_id:
         )
     ).scalar_one_or_none()
     return _stored(row) if row else None
+
+
+async def first_event_of_turn(tx: Tx, turn_id: int) -> int | None:
+    found = (
+        await tx.execute(select(func.min(SessionEvent.id)).where(SessionEvent.turn_id == turn_id))
+    ).scalar_one()
+    return int(found) if found is not None else None

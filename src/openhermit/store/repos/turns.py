@@ -149,3 +149,58 @@ async def running_turn(tx: Tx, agent_id: str, session_id: str) -> TurnRow | None
         )
     ).scalar_one_or_none()
     return _row(turn) if turn else None
+
+
+async def renew_lease(tx: Tx, turn_id: int, *, owner: str, lease_seconds: float) -> bool:
+    result = await tx.execute(
+        update(Turn)
+        .where(Turn.id == turn_id, Turn.status == "running", Turn.lease_owner == owner)
+        .values(lease_expires_at=func.now() + func.make_interval(0, 0, 0, 0, 0, 0, lease_seconds))
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class RunningTurn:
+    id: int
+    agent_id: str
+    session_id: str
+    owner: str | None
+    expired: bool
+    correlation_id: str | None
+
+
+async def running_turns(tx: Tx) -> list[RunningTurn]:
+    rows = await tx.execute(
+        select(
+            Turn.id,
+            Turn.agent_id,
+            Turn.session_id,
+            Turn.lease_owner,
+            func.coalesce(Turn.lease_expires_at < func.now(), True),
+            Turn.request["correlationId"].as_string(),
+        ).where(Turn.status == "running")
+    )
+    return [RunningTurn(*row) for row in rows]
+
+
+async def lock_running(tx: Tx, turn_id: int) -> bool:
+    """Lock a running turn for ending it; False if it finished or another process has it."""
+    found = await tx.execute(
+        select(Turn.id).where(Turn.id == turn_id, Turn.status == "running").with_for_update(skip_locked=True)
+    )
+    return found.first() is not None
+
+
+async def stalled_queues(tx: Tx, *, older_than_seconds: float) -> list[tuple[str, str]]:
+    """Sessions with a queued turn waiting longer than given and no running turn."""
+    rows = await tx.execute(
+        text(
+            "SELECT DISTINCT q.agent_id, q.session_id FROM turns q WHERE q.status = 'queued' "
+            "AND q.created_at < now() - make_interval(secs => :age) AND NOT EXISTS ("
+            "SELECT 1 FROM turns r WHERE r.agent_id = q.agent_id AND r.session_id = q.session_id "
+            "AND r.status = 'running')"
+        ),
+        {"age": older_than_seconds},
+    )
+    return [(a, s) for a, s in rows]

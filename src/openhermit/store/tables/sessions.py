@@ -134,13 +134,15 @@ class Turn(Base):
 
 
 class MessageReceipt(Base):
-    """Idempotency key of a client `messageId` posted without running a turn (append/inject)."""
+    """Idempotency key of a client `messageId`, in every mode: the first post stores the
+    message (and its turn, if any); a retry finds the receipt and attaches to that turn."""
 
     __tablename__ = "message_receipts"
     agent_id: Mapped[str] = agent_ref(primary_key=True)
     session_id: Mapped[str] = mapped_column(Text, primary_key=True)
     message_id: Mapped[str] = mapped_column(Text, primary_key=True)
     event_id: Mapped[int | None] = mapped_column(BigInteger)
+    turn_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = ts_now()
     __table_args__ = ()
 

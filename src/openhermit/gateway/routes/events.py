@@ -1,0 +1,50 @@
+"""Durable SSE: `GET /api/agents/{id}/sessions/{sid}/events`, replayable by event id."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from openhermit.gateway.auth import require_caller
+from openhermit.gateway.lookup import runner_for
+from openhermit.runtime.messages import load_session
+from openhermit.runtime.streams import Ready, session_stream
+
+router = APIRouter(tags=["sessions"], dependencies=[Depends(require_caller)])
+PING_SECONDS = 15
+
+
+def _cursor(after: int | None, last_event_id: str | None) -> int:
+    """The later of `?after=` and the `Last-Event-ID` header (a malformed header counts as 0)."""
+    header = int(last_event_id) if last_event_id and last_event_id.strip().isdigit() else 0
+    return max(after or 0, header)
+
+
+@router.get("/api/agents/{agent_id}/sessions/{session_id}/events", response_class=EventSourceResponse)
+async def events(
+    request: Request,
+    agent_id: str,
+    session_id: str,
+    after: int | None = Query(None, ge=0),
+    last_event_id: str | None = Header(None, alias="Last-Event-ID"),
+) -> EventSourceResponse:
+    runner = await runner_for(request, agent_id)
+    await load_session(runner, session_id)
+    stream = session_stream(runner.deps, agent_id, session_id, after=_cursor(after, last_event_id))
+
+    async def frames() -> AsyncIterator[dict[str, Any]]:
+        async for item in stream:
+            if isinstance(item, Ready):
+                ready = {"sessionId": item.session_id, "nextEventId": item.next_event_id}
+                yield {"event": "ready", "data": json.dumps(ready)}
+            else:
+                yield {"id": str(item.id), "event": item.event.type, "data": json.dumps(item.event.wire())}
+
+    def ping() -> ServerSentEvent:
+        return ServerSentEvent(event="ping", data=json.dumps({"sessionId": session_id}))
+
+    return EventSourceResponse(frames(), ping=PING_SECONDS, ping_message_factory=ping)
