@@ -23,6 +23,7 @@ from openhermit.gateway.routes import (
     providers,
     sessions,
     stats,
+    ws,
 )
 
 
@@ -58,7 +59,19 @@ def create_app(
     if platform is not None:
         app.state.platform = platform
     install_error_handlers(app)
-    for module in (health, metrics, stats, logs, providers, agents, agent_config, sessions, messages, events):
+    for module in (
+        health,
+        metrics,
+        stats,
+        logs,
+        providers,
+        agents,
+        agent_config,
+        sessions,
+        messages,
+        events,
+        ws,
+    ):
         app.include_router(module.router)
     log_buffer()
     return app

@@ -46,6 +46,8 @@ async def serve(settings: Settings) -> None:
             log_level=settings.log_level,
             lifespan="on",
             proxy_headers=False,
+            ws_ping_interval=30.0,
+            ws_ping_timeout=30.0,
         )
         server = uvicorn.Server(config)
         log.info("gateway listening on http://%s:%d", settings.host, settings.port)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import cast
 
-from fastapi import Request
+from starlette.requests import HTTPConnection
 
 from openhermit.gateway.platform import Platform
 
 
-def platform_of(request: Request) -> Platform:
-    return cast(Platform, request.app.state.platform)
+def platform_of(connection: HTTPConnection) -> Platform:
+    return cast(Platform, connection.app.state.platform)

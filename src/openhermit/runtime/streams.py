@@ -11,6 +11,7 @@ from openhermit.runtime.rendering import outbound_for
 from openhermit.store.repos import events
 
 REPLAY_PAGE = 1000
+BACKLOG_EVENTS = 100
 
 
 @dataclass(frozen=True)
@@ -22,9 +23,17 @@ class Ready:
 
 
 async def session_stream(
-    deps: RuntimeDeps, agent_id: str, session_id: str, *, after: int = 0, until_turn: int | None = None
+    deps: RuntimeDeps,
+    agent_id: str,
+    session_id: str,
+    *,
+    after: int | None = None,
+    until_turn: int | None = None,
 ) -> AsyncIterator[Envelope | Ready]:
     """Every event with an id above `after`, then live events, none twice and none missing.
+
+    Without a cursor (or with one beyond anything this session has, as after a reset) the
+    replay starts with the session's last 100 events.
 
     The live subscription starts before the replay reads the log, so nothing committed in
     between is lost; stored events already replayed are skipped when they arrive live. With
@@ -33,6 +42,10 @@ async def session_stream(
     """
     subscription = deps.bus.subscribe(agent_id, session_id)
     try:
+        async with deps.db.transaction() as tx:
+            newest = await events.last_event_id(tx, agent_id, session_id)
+            if after is None or after > newest:
+                after = await events.backlog_start(tx, agent_id, session_id, BACKLOG_EVENTS)
         last = after
         while True:
             async with deps.db.transaction() as tx:

@@ -18,10 +18,12 @@ router = APIRouter(tags=["sessions"], dependencies=[Depends(require_caller)])
 PING_SECONDS = 15
 
 
-def _cursor(after: int | None, last_event_id: str | None) -> int:
-    """The later of `?after=` and the `Last-Event-ID` header (a malformed header counts as 0)."""
-    header = int(last_event_id) if last_event_id and last_event_id.strip().isdigit() else 0
-    return max(after or 0, header)
+def _cursor(after: int | None, last_event_id: str | None) -> int | None:
+    """The later of `?after=` and the `Last-Event-ID` header; None when neither is given
+    (then the stream starts with the session's recent backlog)."""
+    header = int(last_event_id) if last_event_id and last_event_id.strip().isdigit() else None
+    given = [value for value in (after, header) if value is not None]
+    return max(given) if given else None
 
 
 @router.get("/api/agents/{agent_id}/sessions/{session_id}/events", response_class=EventSourceResponse)

@@ -192,3 +192,17 @@ async def first_event_of_turn(tx: Tx, turn_id: int) -> int | None:
         await tx.execute(select(func.min(SessionEvent.id)).where(SessionEvent.turn_id == turn_id))
     ).scalar_one()
     return int(found) if found is not None else None
+
+
+async def backlog_start(tx: Tx, agent_id: str, session_id: str, count: int) -> int:
+    """The cursor after which the session's last `count` events lie."""
+    found = (
+        await tx.execute(
+            select(SessionEvent.id)
+            .where(SessionEvent.agent_id == agent_id, SessionEvent.session_id == session_id)
+            .order_by(SessionEvent.id.desc())
+            .offset(count - 1)
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    return int(found) - 1 if found is not None else 0
