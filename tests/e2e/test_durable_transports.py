@@ -277,3 +277,22 @@ async def test_websocket_rpc_methods_and_errors(
         assert (await call("session.interrupt", {"sessionId": "ws:1"}))["result"] == {"interrupted": False}
         assert (await call("session.unsubscribe", {"sessionId": "ws:1"}))["result"] == {"unsubscribed": True}
         assert (await call("session.delete", {"sessionId": "ws:1"}))["result"] == {"deleted": True}
+
+
+async def test_disabling_on_one_gateway_reaches_the_other(
+    tmp_path: Path, db_url: str, db: Database, fake_model: FakeModelServer, gateways: list[GatewayProcess]
+) -> None:
+    a = _gateway(tmp_path, db_url, "a").start()
+    b = _gateway(tmp_path, db_url, "b").start()
+    gateways.extend([a, b])
+    async with httpx.AsyncClient(base_url=a.url, headers=H, timeout=30) as http_a:
+        await _setup(http_a, db, fake_model)
+    async with httpx.AsyncClient(headers=H, timeout=30) as http:
+        assert (await http.get(f"{b.url}/api/agents/main/info")).status_code == 200  # hot on B
+        assert (await http.post(f"{a.url}/api/agents/main/manage/disable")).json()["status"] == "disabled"
+        for _ in range(100):
+            if (await http.get(f"{b.url}/api/agents/main/info")).status_code == 404:
+                break
+            await asyncio.sleep(0.02)
+        assert (await http.get(f"{b.url}/api/agents/main/info")).status_code == 404
+        assert (await http.get(f"{b.url}/api/agents/main/health")).json()["ok"] is False

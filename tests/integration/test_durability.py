@@ -250,3 +250,34 @@ async def test_stream_without_or_beyond_cursor_starts_with_the_backlog(
     # 100 most recent events: the session_started row + 60 user rows fit; all messages replay.
     assert seen[-1] == "n29"
     assert len(seen) == 60
+
+
+async def test_session_overrides_the_agent_policy(
+    client: httpx.AsyncClient, db: Database, fake_model: FakeModelServer
+) -> None:
+    agent = await _agent(client, db, fake_model, "override")
+    spec = {"sessionId": "strict", "source": {"kind": "api", "interactive": True}, "concurrency": "reject"}
+    assert (await client.post(f"/api/agents/{agent}/sessions", json=spec, headers=H)).status_code == 200
+    fake_model.default = Reply(text="slow", delay=0.3)
+    url = f"/api/agents/{agent}/sessions/strict/messages"
+    responses = await asyncio.gather(*(client.post(url, json={"text": f"m{i}"}, headers=H) for i in range(3)))
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [200, 409, 409]
+    await _settled(db, agent)
+
+
+def test_slow_subscriber_is_cut_off_without_blocking_others() -> None:
+    from openhermit.protocol.events import TextDelta
+    from openhermit.runtime.bus import Envelope, EventBus
+
+    bus = EventBus(capacity=5)
+    slow = bus.subscribe("a", "s")
+    fast = bus.subscribe("a", "s")
+    for i in range(1, 21):
+        bus.publish(Envelope(i, "a", "s", TextDelta(session_id="s", text=str(i)), stored=True))
+        assert fast._queue.get_nowait() is not None  # a reader that keeps up gets everything
+    assert slow.overflowed
+    drained = []
+    while not slow._queue.empty():
+        drained.append(slow._queue.get_nowait())
+    assert drained[-1] is None  # the stream ends; the client resumes by id

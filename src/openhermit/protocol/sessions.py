@@ -26,6 +26,8 @@ class SessionSpec(WireModel):
     source: SessionSource
     metadata: dict[str, Scalar] | None = None
     custom_instruction: str | None = None
+    # What a message arriving during a running turn does here (overrides the agent config).
+    concurrency: Literal["queue", "interrupt", "reject"] | None = None
 
 
 class CallerIdentity(WireModel):

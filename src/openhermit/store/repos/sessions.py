@@ -53,6 +53,7 @@ async def insert_session(
             metadata_=spec.metadata or {},
             type=spec.source.type or "direct",
             custom_instruction=spec.custom_instruction,
+            concurrency=spec.concurrency,
             user_ids=user_ids or [],
         )
         .on_conflict_do_nothing()
