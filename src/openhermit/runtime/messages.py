@@ -11,6 +11,7 @@ from openhermit.protocol.agent_config import AgentConfig
 from openhermit.protocol.sessions import SessionMessage, SessionRecord
 from openhermit.runtime.journal import NewEvent
 from openhermit.runtime.runner import AgentRunner
+from openhermit.store.engine import Tx
 from openhermit.store.repos import agents, receipts, sessions, turns
 
 DESCRIPTION_MAX = 80
@@ -48,6 +49,12 @@ def _user_payload(message: SessionMessage, correlation_id: str) -> dict[str, Any
     if message.participants:
         payload["participants"] = [p.wire() for p in message.participants]
     return payload
+
+
+async def _count_message(tx: Tx, agent_id: str, session_id: str, text: str) -> None:
+    await sessions.record_user_message(
+        tx, agent_id, session_id, preview=text[:PREVIEW_MAX], fallback_description=fallback_description(text)
+    )
 
 
 async def load_session(runner: AgentRunner, session_id: str) -> SessionRecord:
@@ -105,13 +112,7 @@ async def post_message(runner: AgentRunner, session_id: str, message: SessionMes
             [NewEvent("user", _user_payload(message, correlation), content=message.text)],
             turn.id if turn else None,
         )
-        await sessions.record_user_message(
-            tx,
-            runner.agent_id,
-            session_id,
-            preview=message.text[:PREVIEW_MAX],
-            fallback_description=fallback_description(message.text),
-        )
+        await _count_message(tx, runner.agent_id, session_id, message.text)
         if message.message_id:
             await receipts.complete_receipt(
                 tx,
@@ -159,13 +160,7 @@ async def append_message(runner: AgentRunner, session_id: str, message: SessionM
             row = NewEvent("user", payload, content=message.text)
         stored = await deps.journal.write(tx, runner.agent_id, session_id, [row], None)
         if message.append_as != "assistant":
-            await sessions.record_user_message(
-                tx,
-                runner.agent_id,
-                session_id,
-                preview=message.text[:PREVIEW_MAX],
-                fallback_description=fallback_description(message.text),
-            )
+            await _count_message(tx, runner.agent_id, session_id, message.text)
         else:
             await sessions.touch_session(tx, runner.agent_id, session_id)
     if message.append_as != "assistant":

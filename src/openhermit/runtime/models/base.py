@@ -73,6 +73,20 @@ class Finish:
 StreamEvent = TextDelta | ThinkingDelta | Finish
 
 
+@dataclass(frozen=True)
+class Endpoint:
+    """Where and how to reach a model: one pooled client per distinct endpoint."""
+
+    api: str
+    provider: str
+    model: str
+    api_key: str
+    base_url: str
+    headers: tuple[tuple[str, str], ...] = ()
+    timeout: float = 120.0
+    max_retries: int = 2
+
+
 class ModelError(Exception):
     """The model endpoint failed (HTTP error, timeout, malformed stream)."""
 

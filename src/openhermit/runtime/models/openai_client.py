@@ -12,6 +12,7 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from openhermit.protocol.usage import Usage, UsageCost
 from openhermit.runtime.models.base import (
     ChatMessage,
+    Endpoint,
     Finish,
     ModelError,
     ModelRequest,
@@ -46,25 +47,15 @@ def _message(message: ChatMessage) -> dict[str, Any]:
 class OpenAIChatClient:
     api = "openai-completions"
 
-    def __init__(
-        self,
-        *,
-        provider: str,
-        model: str,
-        api_key: str,
-        base_url: str | None,
-        headers: dict[str, str] | None = None,
-        timeout: float = 120.0,
-        max_retries: int = 2,
-    ) -> None:
-        self.provider = provider
-        self.model = model
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.provider = endpoint.provider
+        self.model = endpoint.model
         self._client = openai.AsyncOpenAI(
-            api_key=api_key,
-            base_url=base_url,
-            default_headers=headers,
-            timeout=timeout,
-            max_retries=max_retries,
+            api_key=endpoint.api_key,
+            base_url=endpoint.base_url,
+            default_headers=dict(endpoint.headers),
+            timeout=endpoint.timeout,
+            max_retries=endpoint.max_retries,
         )
 
     async def close(self) -> None:

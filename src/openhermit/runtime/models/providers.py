@@ -9,7 +9,7 @@ from pydantic import SecretStr
 
 from openhermit.protocol.agent_config import ModelSettings
 from openhermit.runtime.models.anthropic_client import AnthropicClient
-from openhermit.runtime.models.base import ModelClient
+from openhermit.runtime.models.base import Endpoint, ModelClient
 from openhermit.runtime.models.openai_client import OpenAIChatClient
 
 OPENAI_COMPLETIONS = "openai-completions"
@@ -99,7 +99,7 @@ class ModelClients:
     """Clients (and their connection pools) shared by every turn that uses the same endpoint and key."""
 
     def __init__(self) -> None:
-        self._clients: dict[tuple[object, ...], ModelClient] = {}
+        self._clients: dict[Endpoint, ModelClient] = {}
 
     def get(
         self,
@@ -107,11 +107,10 @@ class ModelClients:
         agent_secrets: Mapping[str, str],
         environment_keys: Mapping[str, SecretStr],
     ) -> ModelClient:
-        options = resolve_options(settings, agent_secrets, environment_keys)
-        key = tuple(sorted((k, str(v)) for k, v in options.items()))
-        client = self._clients.get(key)
+        endpoint = resolve_endpoint(settings, agent_secrets, environment_keys)
+        client = self._clients.get(endpoint)
         if client is None:
-            client = self._clients[key] = _construct(options)
+            client = self._clients[endpoint] = _construct(endpoint)
         return client
 
     async def close(self) -> None:
@@ -120,9 +119,9 @@ class ModelClients:
             await client.close()
 
 
-def resolve_options(
+def resolve_endpoint(
     settings: ModelSettings, agent_secrets: Mapping[str, str], environment_keys: Mapping[str, SecretStr]
-) -> dict[str, object]:
+) -> Endpoint:
     """How to reach an agent's model: its own secret first, then the gateway's environment."""
     names = key_names(settings.provider)
     api_key = next((agent_secrets[n] for n in names if agent_secrets.get(n)), None)
@@ -138,21 +137,19 @@ def resolve_options(
     base_url = settings.base_url or (known.base_url if known else None)
     if base_url is None:
         raise MissingApiKey(f"Provider {settings.provider} is unknown: set model.base_url and model.api.")
-    headers = dict(sorted((known.headers if known else {}).items()))
-    return {
-        "api": api,
-        "provider": settings.provider,
-        "model": settings.model,
-        "api_key": api_key,
-        "base_url": base_url,
-        "headers": headers,
-        "timeout": settings.timeout_seconds,
-        "max_retries": settings.max_retries,
-    }
+    return Endpoint(
+        api=api,
+        provider=settings.provider,
+        model=settings.model,
+        api_key=api_key,
+        base_url=base_url,
+        headers=tuple(sorted((known.headers if known else {}).items())),
+        timeout=settings.timeout_seconds,
+        max_retries=settings.max_retries,
+    )
 
 
-def _construct(options: dict[str, object]) -> ModelClient:
-    kwargs = {k: v for k, v in options.items() if k != "api"}
-    if options["api"] == ANTHROPIC_MESSAGES:
-        return AnthropicClient(**kwargs)  # type: ignore[arg-type]
-    return OpenAIChatClient(**kwargs)  # type: ignore[arg-type]
+def _construct(endpoint: Endpoint) -> ModelClient:
+    if endpoint.api == ANTHROPIC_MESSAGES:
+        return AnthropicClient(endpoint)
+    return OpenAIChatClient(endpoint)
