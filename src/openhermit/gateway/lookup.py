@@ -1,17 +1,33 @@
-"""Resolving path parameters to live objects, with the spec's 404 answers."""
+"""Resolving path parameters to live objects, with the spec's 401/404 answers."""
 
 from __future__ import annotations
 
-from fastapi import Request
+from starlette.requests import HTTPConnection
 
 from openhermit.errors import NotFound
+from openhermit.gateway.auth import require_caller
 from openhermit.gateway.state import platform_of
+from openhermit.runtime.access import AgentAccess, resolve_access
 from openhermit.runtime.runner import AgentRunner
 
 
-async def runner_for(request: Request, agent_id: str) -> AgentRunner:
+async def runner_for(connection: HTTPConnection, agent_id: str) -> AgentRunner:
     """The agent's runner (hydrated on demand); 404 when it is missing or disabled."""
-    runner = await platform_of(request).fleet.get(agent_id)
+    runner = await platform_of(connection).fleet.get(agent_id)
     if runner is None:
         raise NotFound(f"Agent {agent_id} is not available.")
     return runner
+
+
+async def access_for(
+    connection: HTTPConnection, agent_id: str, *, owner: bool = False
+) -> tuple[AgentRunner, AgentAccess]:
+    """The caller on this agent: 401 without credentials, 404 when the agent is not theirs
+    (or, for `owner`, when they do not own it)."""
+    caller = await require_caller(connection)
+    platform = platform_of(connection)
+    async with platform.db.transaction() as tx:
+        access = await resolve_access(tx, caller, agent_id, join=not owner)
+    if access is None or (owner and not access.is_owner):
+        raise NotFound(f"Agent {agent_id} is not available.")
+    return await runner_for(connection, agent_id), access

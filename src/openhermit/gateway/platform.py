@@ -6,12 +6,14 @@ import time
 from dataclasses import dataclass, field
 
 from openhermit.config import Settings
+from openhermit.gateway.tokens import TokenSigner
 from openhermit.runtime.deps import RuntimeDeps
 from openhermit.runtime.fleet import Fleet
 from openhermit.runtime.recovery import Recovery
 from openhermit.runtime.relay import Relay
 from openhermit.secrets.backend import open_secret_store
 from openhermit.secrets.base import SecretStore
+from openhermit.secrets.crypto import SecretCipher
 from openhermit.store.bootstrap import StoreHandle, open_store
 from openhermit.store.engine import Database
 from openhermit.store.notify import Listener
@@ -27,9 +29,14 @@ class Platform:
     runtime: RuntimeDeps = field(init=False)
     fleet: Fleet = field(init=False)
     recovery: Recovery = field(init=False)
+    signer: TokenSigner = field(init=False)
+    cipher: SecretCipher | None = field(init=False)
     _listener: Listener | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
+        self.signer = TokenSigner(self.settings)
+        key = self.settings.secrets_key_bytes
+        self.cipher = SecretCipher(key) if key is not None else None
         self.runtime = RuntimeDeps(settings=self.settings, db=self.store.db, secrets=self.secrets)
         self.fleet = Fleet(self.runtime, ttl_seconds=self.settings.eviction_ttl_minutes * 60)
         self.recovery = Recovery(self.runtime, self.fleet)

@@ -6,9 +6,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from openhermit.errors import Conflict, InboxReadOnly, NotFound
+from openhermit.errors import Conflict, InboxReadOnly
 from openhermit.protocol.agent_config import AgentConfig
 from openhermit.protocol.sessions import SessionMessage, SessionRecord
+from openhermit.runtime.access import AgentAccess
 from openhermit.runtime.journal import NewEvent
 from openhermit.runtime.runner import AgentRunner
 from openhermit.store.engine import Tx
@@ -51,31 +52,39 @@ def _user_payload(message: SessionMessage, correlation_id: str) -> dict[str, Any
     return payload
 
 
+async def _writable(tx: Tx, runner: AgentRunner, session_id: str, access: AgentAccess) -> SessionRecord:
+    """Lock the session for a new message; the speaking user joins a group's participants."""
+    session = await sessions.lock_session(tx, runner.agent_id, session_id)
+    if (
+        session is not None
+        and session.type == "group"
+        and access.user_id
+        and not access.sees_session(session)
+    ):
+        await sessions.add_participant(tx, runner.agent_id, session_id, access.user_id)
+        session.user_ids.append(access.user_id)
+    return access.require_session(session, session_id)
+
+
 async def _count_message(tx: Tx, agent_id: str, session_id: str, text: str) -> None:
     await sessions.record_user_message(
         tx, agent_id, session_id, preview=text[:PREVIEW_MAX], fallback_description=fallback_description(text)
     )
 
 
-async def load_session(runner: AgentRunner, session_id: str) -> SessionRecord:
-    async with runner.deps.db.transaction() as tx:
-        record = await sessions.get_record(tx, runner.agent_id, session_id)
-    if record is None:
-        raise NotFound(f"Session {session_id} not found.")
-    return record
-
-
-async def post_message(runner: AgentRunner, session_id: str, message: SessionMessage) -> Accepted:
+async def post_message(
+    runner: AgentRunner, session_id: str, message: SessionMessage, access: AgentAccess
+) -> Accepted:
     """Store the user message and, unless it is group chatter, queue a turn for it."""
+    access.check_session_id(session_id)
     if session_id == "inbox":
         raise InboxReadOnly("The inbox session is read-only.")
+    access.check_sender(message.sender)
     correlation = message.message_id or f"m-{uuid.uuid4().hex[:16]}"
     interrupt_running = False
     deps = runner.deps
     async with deps.db.transaction() as tx:
-        session = await sessions.lock_session(tx, runner.agent_id, session_id)
-        if session is None:
-            raise NotFound(f"Session {session_id} not found.")
+        session = await _writable(tx, runner, session_id, access)
         triggered = not (session.type == "group" and message.mentioned is False)
         if message.message_id and not await receipts.insert_receipt(
             tx, runner.agent_id, session_id, message.message_id
@@ -131,19 +140,21 @@ async def post_message(runner: AgentRunner, session_id: str, message: SessionMes
     return Accepted(session_id, message.message_id, correlation, turn.id if turn else None, triggered)
 
 
-async def append_message(runner: AgentRunner, session_id: str, message: SessionMessage) -> bool:
+async def append_message(
+    runner: AgentRunner, session_id: str, message: SessionMessage, access: AgentAccess
+) -> bool:
     """Store a message without running the model. False when its `messageId` was seen before."""
+    access.check_session_id(session_id)
     if session_id == "inbox":
         raise InboxReadOnly("The inbox session is read-only.")
+    access.check_sender(message.sender)
     deps = runner.deps
     correlation = message.message_id or f"m-{uuid.uuid4().hex[:16]}"
     payload = _user_payload(message, correlation)
     if message.occurred_at is not None:
         payload["occurredAt"] = message.occurred_at.isoformat()
     async with deps.db.transaction() as tx:
-        session = await sessions.lock_session(tx, runner.agent_id, session_id)
-        if session is None:
-            raise NotFound(f"Session {session_id} not found.")
+        session = await _writable(tx, runner, session_id, access)
         if message.message_id and not await receipts.insert_receipt(
             tx, runner.agent_id, session_id, message.message_id
         ):

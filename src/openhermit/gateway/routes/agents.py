@@ -7,8 +7,8 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from openhermit.gateway.auth import require_admin, require_caller
-from openhermit.gateway.lookup import runner_for
+from openhermit.gateway.auth import require_admin
+from openhermit.gateway.lookup import access_for
 from openhermit.gateway.state import platform_of
 from openhermit.protocol.agents import CreateAgentRequest
 from openhermit.protocol.base import WireModel
@@ -74,9 +74,9 @@ async def agent_health(request: Request, agent_id: str) -> AgentHealth:
     return AgentHealth(agent_id=agent_id, ok=hot, status="running" if hot else "stopped")
 
 
-@router.get("/api/agents/{agent_id}/info", response_model=AgentInfo, dependencies=[Depends(require_caller)])
+@router.get("/api/agents/{agent_id}/info", response_model=AgentInfo)
 async def agent_info(request: Request, agent_id: str) -> AgentInfo:
-    await runner_for(request, agent_id)
+    await access_for(request, agent_id)
     async with platform_of(request).db.transaction() as tx:
         record = await agents.get_agent(tx, agent_id)
     name = record.name if record else None

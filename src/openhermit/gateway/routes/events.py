@@ -6,15 +6,14 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from openhermit.gateway.auth import require_caller
-from openhermit.gateway.lookup import runner_for
-from openhermit.runtime.messages import load_session
+from openhermit.gateway.lookup import access_for
+from openhermit.runtime import session_ops
 from openhermit.runtime.streams import Ready, session_stream
 
-router = APIRouter(tags=["sessions"], dependencies=[Depends(require_caller)])
+router = APIRouter(tags=["sessions"])
 PING_SECONDS = 15
 
 
@@ -34,8 +33,8 @@ async def events(
     after: int | None = Query(None, ge=0),
     last_event_id: str | None = Header(None, alias="Last-Event-ID"),
 ) -> EventSourceResponse:
-    runner = await runner_for(request, agent_id)
-    await load_session(runner, session_id)
+    runner, access = await access_for(request, agent_id)
+    await session_ops.visible_session(runner, access, session_id)
     stream = session_stream(runner.deps, agent_id, session_id, after=_cursor(after, last_event_id))
 
     async def frames() -> AsyncIterator[dict[str, Any]]:

@@ -7,23 +7,23 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse
 
 from openhermit.errors import Invalid
-from openhermit.gateway.auth import require_caller
-from openhermit.gateway.lookup import runner_for
+from openhermit.gateway.lookup import access_for
 from openhermit.gateway.state import platform_of
 from openhermit.protocol.base import StrictWireModel, WireModel
 from openhermit.protocol.sessions import SessionMessage
+from openhermit.runtime import session_ops
 from openhermit.runtime.bus import Envelope, Subscription
-from openhermit.runtime.messages import Accepted, append_message, load_session, post_message
+from openhermit.runtime.messages import Accepted, append_message, post_message
 from openhermit.runtime.runner import AgentRunner
 from openhermit.runtime.streams import session_stream
 from openhermit.store.repos import events, turns
 
-router = APIRouter(tags=["messages"], dependencies=[Depends(require_caller)])
+router = APIRouter(tags=["messages"])
 DEFAULT_WAIT_MS = 300_000
 SSE_PING_SECONDS = 15
 
@@ -154,9 +154,9 @@ async def post(
     stream: bool = False,
     timeout_ms: int = Query(DEFAULT_WAIT_MS, ge=1, le=3_600_000, alias="timeout"),
 ) -> Any:
-    runner = await runner_for(request, agent_id)
+    runner, access = await access_for(request, agent_id)
     if append or inject:
-        appended = await append_message(runner, session_id, message)
+        appended = await append_message(runner, session_id, message, access)
         body: dict[str, Any] = {"sessionId": session_id, "appended": appended}
         if not appended:
             body["deduped"] = True
@@ -164,11 +164,11 @@ async def post(
     if message.append_as is not None or message.occurred_at is not None:
         raise Invalid("appendAs and occurredAt are only allowed with ?append=true.")
     if not (wait or stream):
-        accepted = await post_message(runner, session_id, message)
+        accepted = await post_message(runner, session_id, message, access)
         return _ack(accepted)
     sub = runner.deps.bus.subscribe(agent_id, session_id)
     try:
-        accepted = await post_message(runner, session_id, message)
+        accepted = await post_message(runner, session_id, message, access)
         if not accepted.triggered:
             sub.close()
             return {**_ack(accepted), "text": None, "toolCalls": []} if wait else _ack(accepted)
@@ -195,15 +195,15 @@ def _ack(accepted: Accepted) -> dict[str, Any]:
 
 @router.post("/api/agents/{agent_id}/sessions/{session_id}/approve", response_model=Resolved)
 async def approve(request: Request, agent_id: str, session_id: str, body: ApproveBody) -> Resolved:
-    runner = await runner_for(request, agent_id)
-    await load_session(runner, session_id)
+    runner, access = await access_for(request, agent_id)
+    await session_ops.visible_session(runner, access, session_id)
     return Resolved(resolved=runner.approve(session_id, body.tool_call_id, body.approved))
 
 
 @router.post("/api/agents/{agent_id}/sessions/{session_id}/interrupt", response_model=Interrupted)
 async def interrupt(request: Request, agent_id: str, session_id: str) -> Interrupted:
-    runner = await runner_for(request, agent_id)
-    await load_session(runner, session_id)
+    runner, access = await access_for(request, agent_id)
+    await session_ops.visible_session(runner, access, session_id)
     return Interrupted(interrupted=runner.interrupt(session_id))
 
 
@@ -211,8 +211,8 @@ async def interrupt(request: Request, agent_id: str, session_id: str) -> Interru
 async def checkpoint(
     request: Request, agent_id: str, session_id: str, body: CheckpointBody | None = None
 ) -> Checkpointed:
-    runner = await runner_for(request, agent_id)
-    await load_session(runner, session_id)
+    runner, access = await access_for(request, agent_id)
+    await session_ops.visible_session(runner, access, session_id)
     reason = body.reason if body else "manual"
     introspector = platform_of(request).fleet.introspector(agent_id)
     runner.busy += 1

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 
-from openhermit.gateway.auth import require_caller
-from openhermit.gateway.lookup import runner_for
+from openhermit.gateway.lookup import access_for
 from openhermit.protocol.base import WireModel
 from openhermit.protocol.sessions import SessionHistoryMessage, SessionSpec, SessionSummary
 from openhermit.runtime import session_ops
 
-router = APIRouter(tags=["sessions"], dependencies=[Depends(require_caller)])
+router = APIRouter(tags=["sessions"])
 
 
 class SessionOpened(WireModel):
@@ -39,8 +38,8 @@ def _metadata_filter(request: Request) -> dict[str, Any]:
 
 @router.post("/api/agents/{agent_id}/sessions", response_model=SessionOpened)
 async def open_session(request: Request, agent_id: str, spec: SessionSpec) -> SessionOpened:
-    runner = await runner_for(request, agent_id)
-    return SessionOpened(session_id=await session_ops.open_session(runner, spec))
+    runner, access = await access_for(request, agent_id)
+    return SessionOpened(session_id=await session_ops.open_session(runner, spec, access))
 
 
 @router.get("/api/agents/{agent_id}/sessions", response_model=list[SessionSummary])
@@ -53,10 +52,13 @@ async def list_sessions(
     channel: str | None = None,
     limit: int = Query(100, ge=1, le=1000),
     include_inactive: bool = Query(False, alias="includeInactive"),
+    observe: bool = False,
 ) -> list[dict[str, Any]]:
-    runner = await runner_for(request, agent_id)
+    runner, access = await access_for(request, agent_id)
     found = await session_ops.list_sessions(
         runner,
+        access,
+        observe=observe,
         kind=kind,
         platform=platform,
         interactive=interactive,
@@ -72,12 +74,12 @@ async def list_sessions(
     "/api/agents/{agent_id}/sessions/{session_id}/messages", response_model=list[SessionHistoryMessage]
 )
 async def history(request: Request, agent_id: str, session_id: str) -> list[dict[str, Any]]:
-    runner = await runner_for(request, agent_id)
-    return [entry.wire() for entry in await session_ops.history(runner, session_id)]
+    runner, access = await access_for(request, agent_id)
+    return [entry.wire() for entry in await session_ops.history(runner, access, session_id)]
 
 
 @router.delete("/api/agents/{agent_id}/sessions/{session_id}", response_model=Deleted)
 async def delete_session(request: Request, agent_id: str, session_id: str) -> Deleted:
-    runner = await runner_for(request, agent_id)
-    await session_ops.delete_session(runner, session_id)
+    runner, access = await access_for(request, agent_id)
+    await session_ops.delete_session(runner, access, session_id)
     return Deleted(deleted=True)

@@ -14,12 +14,13 @@ from pydantic import Field, ValidationError
 from starlette.responses import Response
 
 from openhermit.errors import Conflict, InboxReadOnly, Invalid, NotFound, OpenHermitError, Unauthorized
-from openhermit.gateway.auth import is_admin_token
+from openhermit.gateway.auth import caller_of
 from openhermit.gateway.state import platform_of
 from openhermit.protocol.base import StrictWireModel
 from openhermit.protocol.sessions import SessionMessage, SessionSpec
 from openhermit.runtime import session_ops
-from openhermit.runtime.messages import load_session, post_message
+from openhermit.runtime.access import AgentAccess, resolve_access
+from openhermit.runtime.messages import post_message
 from openhermit.runtime.runner import AgentRunner
 from openhermit.runtime.streams import Ready, session_stream
 
@@ -83,9 +84,10 @@ def _error_code(exc: OpenHermitError) -> str:
 class Connection:
     """One client: its requests in order, and a task per subscribed session."""
 
-    def __init__(self, websocket: WebSocket, runner: AgentRunner) -> None:
+    def __init__(self, websocket: WebSocket, runner: AgentRunner, access: AgentAccess) -> None:
         self.websocket = websocket
         self.runner = runner
+        self.access = access
         self.subscriptions: dict[str, asyncio.Task[None]] = {}
         self._send_lock = asyncio.Lock()
         self.methods: dict[str, Callable[[dict[str, Any]], Awaitable[Any]]] = {
@@ -173,13 +175,13 @@ class Connection:
     # Methods -------------------------------------------------------------------------------
     async def open(self, params: dict[str, Any]) -> dict[str, Any]:
         spec = SessionSpec.model_validate(params)
-        return {"sessionId": await session_ops.open_session(self.runner, spec)}
+        return {"sessionId": await session_ops.open_session(self.runner, spec, self.access)}
 
     async def message(self, params: dict[str, Any]) -> dict[str, Any]:
         body = MessageParams.model_validate(params)
         if body.append_as is not None or body.occurred_at is not None:
             raise RpcError("INVALID_PARAMS", "appendAs and occurredAt are only allowed when appending.")
-        accepted = await post_message(self.runner, body.session_id, body)
+        accepted = await post_message(self.runner, body.session_id, body, self.access)
         result: dict[str, Any] = {"sessionId": accepted.session_id, "triggered": accepted.triggered}
         if accepted.message_id:
             result["messageId"] = accepted.message_id
@@ -187,17 +189,17 @@ class Connection:
 
     async def approve(self, params: dict[str, Any]) -> dict[str, Any]:
         body = ApproveParams.model_validate(params)
-        await load_session(self.runner, body.session_id)
+        await session_ops.visible_session(self.runner, self.access, body.session_id)
         return {"resolved": self.runner.approve(body.session_id, body.tool_call_id, body.approved)}
 
     async def interrupt(self, params: dict[str, Any]) -> dict[str, Any]:
         body = SessionRef.model_validate(params)
-        await load_session(self.runner, body.session_id)
+        await session_ops.visible_session(self.runner, self.access, body.session_id)
         return {"interrupted": self.runner.interrupt(body.session_id)}
 
     async def checkpoint(self, params: dict[str, Any]) -> dict[str, Any]:
         body = CheckpointParams.model_validate(params)
-        await load_session(self.runner, body.session_id)
+        await session_ops.visible_session(self.runner, self.access, body.session_id)
         introspector = platform_of(self.websocket).fleet.introspector(self.runner.agent_id)
         return {"checkpointed": await introspector.run(body.session_id, body.reason)}
 
@@ -205,6 +207,8 @@ class Connection:
         body = ListParams.model_validate(params)
         found = await session_ops.list_sessions(
             self.runner,
+            self.access,
+            observe=bool(body.observe),
             kind=body.kind,
             platform=body.platform,
             interactive=body.interactive,
@@ -217,16 +221,18 @@ class Connection:
 
     async def history(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         body = SessionRef.model_validate(params)
-        return [entry.wire() for entry in await session_ops.history(self.runner, body.session_id)]
+        return [
+            entry.wire() for entry in await session_ops.history(self.runner, self.access, body.session_id)
+        ]
 
     async def delete(self, params: dict[str, Any]) -> dict[str, Any]:
         body = SessionRef.model_validate(params)
-        await session_ops.delete_session(self.runner, body.session_id)
+        await session_ops.delete_session(self.runner, self.access, body.session_id)
         return {"deleted": True}
 
     async def subscribe(self, params: dict[str, Any]) -> dict[str, Any]:
         body = SubscribeParams.model_validate(params)
-        await load_session(self.runner, body.session_id)
+        await session_ops.visible_session(self.runner, self.access, body.session_id)
         return {"subscribed": True}
 
     async def unsubscribe(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -266,33 +272,31 @@ class Connection:
             await stream.aclose()
 
 
-def _token(websocket: WebSocket) -> str | None:
-    header = websocket.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
-    return websocket.query_params.get("token")
-
-
 @router.websocket("/api/agents/{agent_id}/ws")
 async def rpc(websocket: WebSocket, agent_id: str) -> None:
-    platform = platform_of(websocket)
-    configured = platform.settings.admin_token
-    if configured is None or not is_admin_token(configured.get_secret_value(), _token(websocket)):
+    """Credentials are checked before the upgrade: none → 401, agent unavailable → 503."""
+    caller = await caller_of(websocket)
+    if caller is None:
         await websocket.send_denial_response(Response(status_code=401))
         return
+    platform = platform_of(websocket)
     try:
-        runner = await platform.fleet.get(agent_id)
+        async with platform.db.transaction() as tx:
+            access = await resolve_access(tx, caller, agent_id)
+        runner = await platform.fleet.get(agent_id) if access is not None else None
+    except Unauthorized:
+        await websocket.send_denial_response(Response(status_code=401))
+        return
     except Exception:
         log.exception("hydrating %s for a websocket failed", agent_id)
         await websocket.send_denial_response(Response(status_code=500))
         return
-    if runner is None:
+    if runner is None or access is None:
         await websocket.send_denial_response(Response(status_code=503))
         return
     await websocket.accept()
     runner.busy += 1
     try:
-        await Connection(websocket, runner).serve()
+        await Connection(websocket, runner, access).serve()
     finally:
         runner.busy -= 1

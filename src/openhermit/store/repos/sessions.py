@@ -122,6 +122,9 @@ async def list_sessions(
     limit: int = 100,
     include_inactive: bool = False,
     metadata: dict[str, Any] | None = None,
+    participant: str | None = None,
+    not_participant: str | None = None,
+    id_prefix: str | None = None,
 ) -> list[SessionSummary]:
     stmt = (
         select(Session)
@@ -139,6 +142,14 @@ async def list_sessions(
         stmt = stmt.where(Session.session_id.like(f"{escape_like(channel)}:%", escape=ESCAPE))
     if not include_inactive:
         stmt = stmt.where(Session.status != "inactive")
+    if participant is not None:
+        stmt = stmt.where(Session.user_ids.contains([participant]))
+    if not_participant is not None:
+        stmt = stmt.where(
+            ~Session.user_ids.contains([not_participant]), func.jsonb_array_length(Session.user_ids) > 0
+        )
+    if id_prefix is not None:
+        stmt = stmt.where(Session.session_id.like(f"{escape_like(id_prefix)}%", escape=ESCAPE))
     if metadata:
         stmt = stmt.where(Session.metadata_.contains(metadata))
     return [_summary(row) for row in (await tx.execute(stmt)).scalars()]
@@ -216,3 +227,16 @@ async def delete_session(tx: Tx, agent_id: str, session_id: str) -> bool:
         delete(Session).where(Session.agent_id == agent_id, Session.session_id == session_id)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def add_participant(tx: Tx, agent_id: str, session_id: str, user_id: str) -> None:
+    """Add a user to the session's participants (once)."""
+    await tx.execute(
+        update(Session)
+        .where(
+            Session.agent_id == agent_id,
+            Session.session_id == session_id,
+            ~Session.user_ids.contains([user_id]),
+        )
+        .values(user_ids=Session.user_ids.concat(func.jsonb_build_array(user_id)))
+    )
