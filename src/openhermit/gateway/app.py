@@ -13,16 +13,44 @@ from openhermit.gateway.errors import install_error_handlers
 from openhermit.gateway.log_buffer import log_buffer
 from openhermit.gateway.platform import Platform, start_platform
 from openhermit.gateway.routes import (
+    admin_users,
     agent_config,
     agents,
+    auth_tokens,
+    channels,
     events,
+    fleet,
     health,
+    instructions,
     logs,
+    members,
     messages,
     metrics,
     providers,
+    secrets,
     sessions,
     stats,
+    ws,
+)
+
+ROUTERS = (
+    health,
+    metrics,
+    stats,
+    logs,
+    fleet,
+    admin_users,
+    auth_tokens,
+    providers,
+    agents,
+    agent_config,
+    members,
+    secrets,
+    instructions,
+    channels,
+    sessions,
+    messages,
+    events,
     ws,
 )
 
@@ -59,19 +87,7 @@ def create_app(
     if platform is not None:
         app.state.platform = platform
     install_error_handlers(app)
-    for module in (
-        health,
-        metrics,
-        stats,
-        logs,
-        providers,
-        agents,
-        agent_config,
-        sessions,
-        messages,
-        events,
-        ws,
-    ):
+    for module in ROUTERS:
         app.include_router(module.router)
     log_buffer()
     return app

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Request
 from pydantic import ValidationError
 
 from openhermit.errors import Invalid, NotFound
-from openhermit.gateway.auth import require_admin
+from openhermit.gateway.lookup import access_for
 from openhermit.gateway.state import platform_of
 from openhermit.protocol.agent_config import AgentConfig
 from openhermit.store.repos import agents
 
-router = APIRouter(tags=["agents"], dependencies=[Depends(require_admin)])
+router = APIRouter(tags=["agents"])
 ACCESS_LEVELS = ("public", "protected", "private")
 
 
@@ -24,6 +24,7 @@ def _first_error(exc: ValidationError) -> str:
 
 
 async def _record(request: Request, agent_id: str) -> Any:
+    await access_for(request, agent_id, owner=True)
     async with platform_of(request).db.transaction() as tx:
         record = await agents.get_agent(tx, agent_id)
     if record is None:
@@ -38,11 +39,11 @@ async def get_config(request: Request, agent_id: str) -> dict[str, Any]:
 
 @router.put("/api/agents/{agent_id}/config")
 async def put_config(request: Request, agent_id: str, config: dict[str, Any] = Body(...)) -> dict[str, bool]:
+    await _record(request, agent_id)
     try:
         AgentConfig.model_validate(config)
     except ValidationError as exc:
         raise Invalid(f"Invalid agent config: {_first_error(exc)}") from None
-    await _record(request, agent_id)
     async with platform_of(request).db.transaction() as tx:
         await agents.update_agent(tx, agent_id, config=config)
     return {"ok": True}
@@ -57,10 +58,10 @@ async def get_security(request: Request, agent_id: str) -> dict[str, Any]:
 async def put_security(
     request: Request, agent_id: str, security: dict[str, Any] = Body(...)
 ) -> dict[str, bool]:
+    await _record(request, agent_id)
     access = security.get("access")
     if access is not None and access not in ACCESS_LEVELS:
         raise Invalid(f"Invalid security: access must be one of {', '.join(ACCESS_LEVELS)}.")
-    await _record(request, agent_id)
     async with platform_of(request).db.transaction() as tx:
         await agents.update_agent(tx, agent_id, security=security)
     return {"ok": True}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Float, Numeric, func, select
 from sqlalchemy.sql.elements import ColumnElement
@@ -37,3 +37,28 @@ async def usage_totals(
         cache_write_tokens=int(cache_write),
         cost_usd=float(cost_usd),
     )
+
+
+async def activity(tx: Tx, agent_id: str, *, within: timedelta) -> tuple[int, int, datetime | None]:
+    """(sessions active in the window, error events in the window, last event time) of an agent."""
+    since = func.now() - within
+    sessions_n = (
+        await tx.execute(
+            select(func.count(func.distinct(SessionEvent.session_id))).where(
+                SessionEvent.agent_id == agent_id, SessionEvent.ts >= since
+            )
+        )
+    ).scalar_one()
+    errors_n = (
+        await tx.execute(
+            select(func.count()).where(
+                SessionEvent.agent_id == agent_id,
+                SessionEvent.ts >= since,
+                SessionEvent.event_type == "error",
+            )
+        )
+    ).scalar_one()
+    last = (
+        await tx.execute(select(func.max(SessionEvent.ts)).where(SessionEvent.agent_id == agent_id))
+    ).scalar_one()
+    return int(sessions_n), int(errors_n), last
