@@ -15,7 +15,7 @@ from openhermit.runtime.models.base import (
     ThinkingDelta,
     ToolCallPart,
 )
-from openhermit.runtime.tools.base import Tool, ToolContext, ToolOutcome, execute
+from openhermit.runtime.tools.base import Tool, ToolContext, ToolFailed, ToolOutcome, execute
 
 MAX_CONSECUTIVE_TOOL_FAILURES = 15
 
@@ -144,7 +144,10 @@ async def _run_one(
     if tool is None:
         return ToolOutcome(text=f"Unknown tool {call.name}.", is_error=True)
     if approval is not None:
-        decision = await approval(call)
+        try:
+            decision = await approval(call)
+        except ToolFailed as exc:
+            return ToolOutcome(text=str(exc), is_error=True)
         if decision is False:
             return ToolOutcome(text=f"The call to {call.name} was not approved.", is_error=True)
     return await execute(tool, ctx, call.arguments)

@@ -110,6 +110,8 @@ async def post_message(
                 "correlationId": correlation,
                 "additionalInstruction": message.additional_instruction,
                 "senderName": message.sender.display_name if message.sender else None,
+                "userId": access.user_id,
+                "role": "owner" if access.is_admin else access.role,
             }
             turn = await turns.insert_turn(
                 tx, runner.agent_id, session_id, message_id=message.message_id, request=request

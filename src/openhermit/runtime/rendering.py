@@ -7,6 +7,7 @@ from typing import Any
 from openhermit.protocol.events import (
     AgentEnd,
     AgentStart,
+    ApprovalPending,
     ApprovalRequested,
     ApprovalResolved,
     ErrorEvent,
@@ -56,6 +57,8 @@ def outbound_for(row: StoredEvent) -> OutboundEvent | None:
             return ApprovalRequested(**common, **{k: v for k, v in p.items() if k != "correlationId"})
         case "approval_resolved":
             return ApprovalResolved(**common, **{k: v for k, v in p.items() if k != "correlationId"})
+        case "approval_pending":
+            return ApprovalPending(**common, **{k: v for k, v in p.items() if k != "correlationId"})
     return None
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from openhermit.protocol.agent_config import AgentConfig
+from openhermit.runtime.approvals import consume_approved, request_approval
 from openhermit.runtime.compaction import compact
 from openhermit.runtime.context import build_messages, context_cap, needs_compaction, order_for_turn
 from openhermit.runtime.deps import RuntimeDeps
@@ -18,11 +19,12 @@ from openhermit.runtime.journal import NewEvent
 from openhermit.runtime.loop import LoopResult, TurnAborted, run_loop
 from openhermit.runtime.models.base import ModelClient, ModelError, ModelRequest, ToolCallPart
 from openhermit.runtime.models.providers import MissingApiKey, default_thinking
+from openhermit.runtime.policy import Principal, Rule, legacy_rules, tool_decision
 from openhermit.runtime.prompt import Caller, build_system_prompt
 from openhermit.runtime.recorder import TurnRecorder
-from openhermit.runtime.tools.base import ToolContext
+from openhermit.runtime.tools.base import Tool, ToolContext, ToolFailed
 from openhermit.runtime.tools.catalog import turn_tools
-from openhermit.store.repos import agents, events, instructions, sessions, turns
+from openhermit.store.repos import agents, events, instructions, policies, sessions, turns
 from openhermit.store.repos.turns import TurnRow
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,9 @@ class PreparedTurn:
     workspace_dir: str
     security: dict[str, Any]
     interactive: bool
+    tools: dict[str, Tool]
+    principal: Principal
+    rules: list[Rule]
 
 
 class AgentRunner:
@@ -129,7 +134,18 @@ class AgentRunner:
             client = self.deps.models.get(config.model, secret_values, self.deps.settings.provider_api_keys)
         except MissingApiKey as exc:
             raise TurnSetupError(str(exc)) from None
-        tools = turn_tools()
+        principal = Principal(user_id=turn.request.get("userId"), role=turn.request.get("role"))
+        async with self.deps.db.transaction() as tx:
+            stored_rules = await policies.list_policies(tx, self.agent_id)
+        rules = [
+            Rule(r.resource_type, r.resource_key, r.effect, tuple(g.wire() for g in r.grants), r.scope)
+            for r in stored_rules
+        ] + legacy_rules(agent.security)
+        tools = {
+            name: tool
+            for name, tool in turn_tools().items()
+            if tool_decision(principal, rules, name, tool.default_grants) != "deny"
+        }
         system = build_system_prompt(
             agent,
             rows,
@@ -161,7 +177,15 @@ class AgentRunner:
             thinking=default_thinking(config.model),  # type: ignore[arg-type]
         )
         return PreparedTurn(
-            client, request, config, agent.workspace_dir, agent.security, session.source.interactive
+            client,
+            request,
+            config,
+            agent.workspace_dir,
+            agent.security,
+            session.source.interactive,
+            tools,
+            principal,
+            rules,
         )
 
     async def _run(self, turn: TurnRow) -> None:
@@ -221,10 +245,10 @@ class AgentRunner:
                 run_loop(
                     prepared.client,
                     prepared.request,
-                    turn_tools(),
+                    prepared.tools,
                     ctx,
                     recorder,
-                    approval=self._approval_gate(session_id, active, prepared),
+                    approval=self._approval_gate(turn, active, prepared),
                 )
             )
             result = await active.task
@@ -315,51 +339,76 @@ class AgentRunner:
         future.set_result(approved)
         return True
 
-    def _approval_gate(self, session_id: str, active: ActiveTurn, prepared: PreparedTurn) -> Any:
-        required = set(prepared.security.get("require_approval_for") or [])
+    def _approval_gate(self, turn: TurnRow, active: ActiveTurn, prepared: PreparedTurn) -> Any:
+        """Policy per tool call: allowed, denied, or paused for approval (realtime for the owner in
+        an interactive session, otherwise an async request the owner reviews from the inbox)."""
+        session_id = turn.session_id
         timeout = float(prepared.security.get("approval_timeout_seconds") or APPROVAL_TIMEOUT_SECONDS)
-        if not required or not prepared.interactive:
-            return None
 
         async def gate(call: ToolCallPart) -> bool | None:
-            if call.name not in required:
+            tool = prepared.tools.get(call.name)
+            grants = tool.default_grants if tool else ()
+            decision = tool_decision(prepared.principal, prepared.rules, call.name, grants)
+            if decision == "allow":
                 return None
-            tags = {"correlationId": active.correlation_id}
-            base = {
-                "resourceType": "tool",
-                "resourceKey": call.name,
-                "toolCallId": call.id,
-                "mode": "realtime",
-            }
-            future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-            active.approvals[call.id] = future
-            async with self.deps.db.transaction() as tx:
-                await sessions.set_session_status(tx, self.agent_id, session_id, "awaiting_approval")
-            await self.deps.journal.record(
+            if decision == "deny":
+                raise ToolFailed(f"You are not allowed to use {call.name} here.")
+            if prepared.interactive and prepared.principal.role == "owner":
+                return await self._realtime_approval(session_id, active, call, timeout)
+            requester = prepared.principal.user_id or "anonymous"
+            if await consume_approved(self.deps, self.agent_id, requester, "tool", call.name):
+                return True
+            record = await request_approval(
+                self.deps,
                 self.agent_id,
                 session_id,
-                [NewEvent("approval_requested", {**tags, **base, "args": call.arguments})],
-                active.turn_id,
+                requester,
+                resource_type="tool",
+                resource_key=call.name,
+                args=call.arguments,
+                tool_call_id=call.id,
+                correlation_id=active.correlation_id,
+                turn_id=turn.id,
             )
-            try:
-                async with asyncio.timeout(timeout):
-                    approved = await future
-                decision = "approved" if approved else "rejected"
-            except TimeoutError:
-                approved, decision = False, "timed_out"
-            finally:
-                active.approvals.pop(call.id, None)
-            async with self.deps.db.transaction() as tx:
-                await sessions.set_session_status(tx, self.agent_id, session_id, "running")
-            await self.deps.journal.record(
-                self.agent_id,
-                session_id,
-                [NewEvent("approval_resolved", {**tags, **base, "decision": decision})],
-                active.turn_id,
+            raise ToolFailed(
+                f"Approval required: {call.name} needs the owner's approval (request #{record.short_id}). "
+                "Tell the user and stop; they can ask again once it is approved."
             )
-            return approved
 
         return gate
+
+    async def _realtime_approval(
+        self, session_id: str, active: ActiveTurn, call: ToolCallPart, wait_seconds: float
+    ) -> bool:
+        tags = {"correlationId": active.correlation_id}
+        base = {"resourceType": "tool", "resourceKey": call.name, "toolCallId": call.id, "mode": "realtime"}
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        active.approvals[call.id] = future
+        async with self.deps.db.transaction() as tx:
+            await sessions.set_session_status(tx, self.agent_id, session_id, "awaiting_approval")
+        await self.deps.journal.record(
+            self.agent_id,
+            session_id,
+            [NewEvent("approval_requested", {**tags, **base, "args": call.arguments})],
+            active.turn_id,
+        )
+        try:
+            async with asyncio.timeout(wait_seconds):
+                approved = await future
+            decision = "approved" if approved else "rejected"
+        except TimeoutError:
+            approved, decision = False, "timed_out"
+        finally:
+            active.approvals.pop(call.id, None)
+        async with self.deps.db.transaction() as tx:
+            await sessions.set_session_status(tx, self.agent_id, session_id, "running")
+        await self.deps.journal.record(
+            self.agent_id,
+            session_id,
+            [NewEvent("approval_resolved", {**tags, **base, "decision": decision})],
+            active.turn_id,
+        )
+        return approved
 
     async def send_to_session(self, session_id: str, text: str) -> int:
         """A proactive message from the agent into another of its sessions."""
