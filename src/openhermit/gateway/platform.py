@@ -59,6 +59,7 @@ class Platform:
             self.runtime.instance_id, self.runtime.bus, listener.send, self.runtime.journal.catch_up
         )
         relay.on_agent_changed.append(self.fleet.forget)
+        relay.on_interrupt.append(self.fleet.interrupt_here)
         listener.add_handler(relay.receive)
         listener.on_reconnect(self.fleet.catch_up_subscribed)
         await listener.start()

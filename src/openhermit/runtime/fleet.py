@@ -104,6 +104,12 @@ class Fleet:
         if runner is not None and runner.idle:
             asyncio.get_running_loop().create_task(self.evict(agent_id))
 
+    def interrupt_here(self, agent_id: str, session_id: str) -> None:
+        """Another process asked to interrupt a session's turn; end it if it runs here."""
+        runner = self._runners.get(agent_id)
+        if runner is not None:
+            runner.interrupt(session_id)
+
     def catch_up_subscribed(self) -> None:
         """After the notification connection came back, re-read what subscribers may have missed."""
         journal = self.deps.journal

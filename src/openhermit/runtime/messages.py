@@ -13,6 +13,7 @@ from openhermit.runtime.access import AgentAccess
 from openhermit.runtime.journal import NewEvent
 from openhermit.runtime.runner import AgentRunner
 from openhermit.store.engine import Tx
+from openhermit.store.notify import notify
 from openhermit.store.repos import agents, receipts, sessions, turns
 
 DESCRIPTION_MAX = 80
@@ -66,6 +67,23 @@ async def _writable(tx: Tx, runner: AgentRunner, session_id: str, access: AgentA
     return access.require_session(session, session_id)
 
 
+async def _ask_peers_to_interrupt(tx: Tx, runner: AgentRunner, session_id: str) -> None:
+    """The running turn may belong to another gateway process: ask them all (at commit)."""
+    message = {"o": runner.deps.instance_id, "interrupt": {"a": runner.agent_id, "s": session_id}}
+    await notify(tx, message)
+
+
+async def interrupt_session(runner: AgentRunner, session_id: str) -> bool:
+    """End the session's running turn, wherever it runs; False when none runs."""
+    if runner.interrupt(session_id):
+        return True
+    async with runner.deps.db.transaction() as tx:
+        if await turns.running_turn(tx, runner.agent_id, session_id) is None:
+            return False
+        await _ask_peers_to_interrupt(tx, runner, session_id)
+    return True
+
+
 async def _count_message(tx: Tx, agent_id: str, session_id: str, text: str) -> None:
     await sessions.record_user_message(
         tx, agent_id, session_id, preview=text[:PREVIEW_MAX], fallback_description=fallback_description(text)
@@ -105,6 +123,7 @@ async def post_message(
                 raise Conflict("A turn is already running in this session.")
             if busy and policy == "interrupt":
                 await turns.cancel_queued(tx, runner.agent_id, session_id)
+                await _ask_peers_to_interrupt(tx, runner, session_id)
                 interrupt_running = True
             request = {
                 "correlationId": correlation,
@@ -112,6 +131,8 @@ async def post_message(
                 "senderName": message.sender.display_name if message.sender else None,
                 "userId": access.user_id,
                 "role": "owner" if access.is_admin else access.role,
+                "channel": access.caller.channel,
+                "channelUserId": access.caller.channel_user_id,
             }
             turn = await turns.insert_turn(
                 tx, runner.agent_id, session_id, message_id=message.message_id, request=request

@@ -44,6 +44,8 @@ class Relay:
         self._tasks: set[asyncio.Task[Any]] = set()
         # Agents whose status or configuration changed in another process.
         self.on_agent_changed: list[Callable[[str], None]] = []
+        # Interrupt requests for turns that may be running in this process.
+        self.on_interrupt: list[Callable[[str, str], None]] = []
 
     # Outgoing ------------------------------------------------------------------------------
     def stored_message(self, agent_id: str, session_id: str, first_id: int, last_id: int) -> dict[str, Any]:
@@ -88,6 +90,11 @@ class Relay:
         if "agent" in message:
             for callback in self.on_agent_changed:
                 callback(str(message["agent"]))
+            return
+        if "interrupt" in message:
+            target = message["interrupt"]
+            for interrupt in self.on_interrupt:
+                interrupt(str(target.get("a")), str(target.get("s")))
             return
         agent_id, session_id = str(message.get("a")), str(message.get("s"))
         if not self.bus.has_subscribers(agent_id, session_id):

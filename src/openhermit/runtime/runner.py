@@ -240,7 +240,14 @@ class AgentRunner:
                 secrets=self.deps.secrets,
                 workspace_dir=prepared.workspace_dir,
                 send_to_session=self.send_to_session,
+                user_id=prepared.principal.user_id,
+                role=prepared.principal.role,
+                channel=turn.request.get("channel"),
+                channel_user_id=turn.request.get("channelUserId"),
+                deps=self.deps,
             )
+            if active.interrupted:
+                raise asyncio.CancelledError  # interrupted while preparing
             active.task = asyncio.create_task(
                 run_loop(
                     prepared.client,
@@ -324,11 +331,13 @@ class AgentRunner:
 
     # Control -------------------------------------------------------------------------------
     def interrupt(self, session_id: str) -> bool:
+        """End the session's running turn (also while it is still being prepared)."""
         active = self._active.get(session_id)
-        if active is None or active.task is None or active.task.done():
+        if active is None or active.interrupted or (active.task is not None and active.task.done()):
             return False
         active.interrupted = True
-        active.task.cancel()
+        if active.task is not None:
+            active.task.cancel()
         return True
 
     def approve(self, session_id: str, tool_call_id: str, approved: bool) -> bool:

@@ -18,7 +18,7 @@ from openhermit.protocol.base import StrictWireModel, WireModel
 from openhermit.protocol.sessions import SessionMessage
 from openhermit.runtime import session_ops
 from openhermit.runtime.bus import Envelope, Subscription
-from openhermit.runtime.messages import Accepted, append_message, post_message
+from openhermit.runtime.messages import Accepted, append_message, interrupt_session, post_message
 from openhermit.runtime.runner import AgentRunner
 from openhermit.runtime.streams import session_stream
 from openhermit.store.repos import events, turns
@@ -204,7 +204,7 @@ async def approve(request: Request, agent_id: str, session_id: str, body: Approv
 async def interrupt(request: Request, agent_id: str, session_id: str) -> Interrupted:
     runner, access = await access_for(request, agent_id)
     await session_ops.visible_session(runner, access, session_id)
-    return Interrupted(interrupted=runner.interrupt(session_id))
+    return Interrupted(interrupted=await interrupt_session(runner, session_id))
 
 
 @router.post("/api/agents/{agent_id}/sessions/{session_id}/checkpoint", response_model=Checkpointed)

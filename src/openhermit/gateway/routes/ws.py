@@ -20,7 +20,7 @@ from openhermit.protocol.base import StrictWireModel
 from openhermit.protocol.sessions import SessionMessage, SessionSpec
 from openhermit.runtime import session_ops
 from openhermit.runtime.access import AgentAccess, resolve_access
-from openhermit.runtime.messages import post_message
+from openhermit.runtime.messages import interrupt_session, post_message
 from openhermit.runtime.runner import AgentRunner
 from openhermit.runtime.streams import Ready, session_stream
 
@@ -195,7 +195,7 @@ class Connection:
     async def interrupt(self, params: dict[str, Any]) -> dict[str, Any]:
         body = SessionRef.model_validate(params)
         await session_ops.visible_session(self.runner, self.access, body.session_id)
-        return {"interrupted": self.runner.interrupt(body.session_id)}
+        return {"interrupted": await interrupt_session(self.runner, body.session_id)}
 
     async def checkpoint(self, params: dict[str, Any]) -> dict[str, Any]:
         body = CheckpointParams.model_validate(params)

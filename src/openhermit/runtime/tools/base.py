@@ -45,6 +45,12 @@ class ToolContext:
     # Publishes a proactive assistant message into another session of this agent.
     send_to_session: Callable[[str, str], Awaitable[int]] | None = None
     introspection: bool = False
+    # Who the turn acts for (None when unknown, as for an admin API call).
+    user_id: str | None = None
+    role: str | None = None
+    channel: str | None = None
+    channel_user_id: str | None = None
+    deps: Any = None  # the runtime services, for tools that publish events
     extras: dict[str, Any] = field(default_factory=dict)
 
 

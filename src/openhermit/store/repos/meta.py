@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from openhermit.store.engine import Tx
@@ -26,3 +26,9 @@ async def put_meta_if_absent(tx: Tx, key: str, value: dict[str, Any]) -> bool:
     """Insert unless the key exists; True when this call wrote it."""
     result = await tx.execute(insert(Meta).values(key=key, value=value).on_conflict_do_nothing())
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def take_meta(tx: Tx, key: str) -> dict[str, Any] | None:
+    """Read and delete a key (single use)."""
+    row = await tx.execute(delete(Meta).where(Meta.key == key).returning(Meta.value))
+    return row.scalar_one_or_none()
