@@ -122,7 +122,7 @@ def settings(tmp_path: Path, db_url: str) -> Settings:
         database_url=db_url,
         admin_token=ADMIN_TOKEN,
         secrets_key=SECRETS_KEY,
-        jwt_secret="test-jwt-secret",
+        jwt_secret="test-jwt-secret-of-at-least-32-bytes",
         provider_api_keys={FAKE_KEY_NAME: "sk-fake-key"},
     )
 

@@ -109,16 +109,21 @@ async def namespace_taken(tx: Tx, agent_id: str, namespace: str) -> bool:
 
 
 async def revoke(tx: Tx, agent_id: str, channel_id: str) -> ChannelRow | None:
+    """Soft-revoke an external channel (its token stops working); built-in rows are returned as is."""
     row = await tx.get(AgentChannel, channel_id)
     if row is None or row.agent_id != agent_id:
         return None
-    if row.kind == "external" and row.revoked_at is None:
-        await tx.execute(
-            update(AgentChannel)
-            .where(AgentChannel.id == channel_id)
-            .values(revoked_at=func.now(), enabled=False)
-        )
-    return _row(row)
+    current = _row(row)
+    if current.kind != "external" or current.revoked_at is not None:
+        return current
+    updated = await tx.execute(
+        update(AgentChannel)
+        .where(AgentChannel.id == channel_id)
+        .values(revoked_at=func.now(), enabled=False)
+        .returning(AgentChannel)
+        .execution_options(populate_existing=True)
+    )
+    return _row(updated.scalar_one())
 
 
 async def touch(tx: Tx, channel_id: str) -> None:
