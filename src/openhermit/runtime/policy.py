@@ -6,7 +6,9 @@ Rows (`agent_policies`) carry an effect (`allow`, `deny`, `require_approval`) an
 - no matching rows → the default (a tool's default grants act as one `allow` row);
 - rows whose grants do not include the principal are ignored;
 - any `deny` → deny; else any `require_approval` → require approval; else any `allow` → allow;
-- rows exist but none apply to the principal → deny.
+- rows exist but none apply to the principal → deny;
+- beyond the original: rows that grant this user by id outrank the rest, so a persistent
+  approval (an `allow` for that user) lets them through a `require_approval` for everyone.
 """
 
 from __future__ import annotations
@@ -50,7 +52,12 @@ def grant_applies(grant: dict[str, Any], who: Principal) -> bool:
 def evaluate(who: Principal, matches: Sequence[Rule], default: Decision = "allow") -> Decision:
     if not matches:
         return default
-    applicable = {rule.effect for rule in matches if any(grant_applies(g, who) for g in rule.grants)}
+    # Rules naming this user (persistent approvals write those) outrank role and `any` rules.
+    personal = [
+        r for r in matches if any(g.get("type") == "user" and grant_applies(g, who) for g in r.grants)
+    ]
+    chosen = personal or [r for r in matches if any(grant_applies(g, who) for g in r.grants)]
+    applicable = {rule.effect for rule in chosen}
     for effect in EFFECTS:
         if effect in applicable:
             return effect
