@@ -78,9 +78,10 @@ async def interrupt_session(runner: AgentRunner, session_id: str) -> bool:
     if runner.interrupt(session_id):
         return True
     async with runner.deps.db.transaction() as tx:
-        if await turns.running_turn(tx, runner.agent_id, session_id) is None:
+        if not await turns.request_interrupt(tx, runner.agent_id, session_id):
             return False
         await _ask_peers_to_interrupt(tx, runner, session_id)
+    runner.interrupt(session_id)  # it may have registered here meanwhile
     return True
 
 
@@ -123,6 +124,7 @@ async def post_message(
                 raise Conflict("A turn is already running in this session.")
             if busy and policy == "interrupt":
                 await turns.cancel_queued(tx, runner.agent_id, session_id)
+                await turns.request_interrupt(tx, runner.agent_id, session_id)
                 await _ask_peers_to_interrupt(tx, runner, session_id)
                 interrupt_running = True
             request = {

@@ -220,6 +220,9 @@ class AgentRunner:
         status, error, result = "completed", None, None
         config: AgentConfig | None = None
         try:
+            async with self.deps.db.transaction() as tx:
+                if await turns.interrupt_requested(tx, turn.id):
+                    active.interrupted = True  # asked before this process registered the turn
             prepared = await self._prepare(turn, session_id)
             config = prepared.config
             recorder = TurnRecorder(

@@ -204,3 +204,18 @@ async def stalled_queues(tx: Tx, *, older_than_seconds: float) -> list[tuple[str
         {"age": older_than_seconds},
     )
     return [(a, s) for a, s in rows]
+
+
+async def request_interrupt(tx: Tx, agent_id: str, session_id: str) -> bool:
+    """Flag the session's running turn for interruption; False when none runs."""
+    result = await tx.execute(
+        update(Turn)
+        .where(Turn.agent_id == agent_id, Turn.session_id == session_id, Turn.status == "running")
+        .values(interrupt_requested=True)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def interrupt_requested(tx: Tx, turn_id: int) -> bool:
+    found = await tx.execute(select(Turn.interrupt_requested).where(Turn.id == turn_id))
+    return bool(found.scalar_one_or_none())

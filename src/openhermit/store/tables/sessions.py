@@ -108,6 +108,7 @@ class Turn(Base):
     started_at: Mapped[datetime | None] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column()
     error: Mapped[str | None] = mapped_column(Text)
+    interrupt_requested: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     __table_args__ = (
         CheckConstraint(
             "status IN ('queued', 'running', 'completed', 'error', 'interrupted', 'cancelled')",
