@@ -444,3 +444,57 @@ async def test_fanout_over_a_thousand_agents(
         assert (await instructions.get_instruction(tx, "fleet-7", "rules")).content.endswith(
             "Always cite sources."
         )  # type: ignore[union-attr]
+
+
+async def test_identity_link_across_channels(
+    client: httpx.AsyncClient, db: Database, fake_model: FakeModelServer
+) -> None:
+    await create_agent(client, H, "linker")
+    await point_at_fake(db, "linker", fake_model)
+    ivy_cli = (
+        await client.post(
+            "/api/admin/auth/issue-token", json={"channel": "cli", "channelUserId": "ivy"}, headers=H
+        )
+    ).json()
+    ivy_web = (
+        await client.post(
+            "/api/admin/auth/issue-token", json={"channel": "web", "channelUserId": "ivy-key"}, headers=H
+        )
+    ).json()
+    assert ivy_cli["userId"] != ivy_web["userId"]
+    for token, sid in ((ivy_cli["token"], "cli:ivy"), (ivy_web["token"], "web:ivy")):
+        spec = {"sessionId": sid, "source": {"kind": "api", "interactive": True}}
+        await client.post("/api/agents/linker/sessions", json=spec, headers=bearer(token))
+    fake_model.script(Reply(tool_calls=[("identity_link_request", {})]), Reply(text="code sent"))
+    asked = (
+        await client.post(
+            "/api/agents/linker/sessions/cli:ivy/messages",
+            params={"wait": "true"},
+            json={"text": "link me"},
+            headers=bearer(ivy_cli["token"]),
+        )
+    ).json()
+    code = asked["toolCalls"][0]["text"].split("code is ")[1][:8]
+    fake_model.script(Reply(tool_calls=[("identity_link_confirm", {"token": code})]), Reply(text="linked"))
+    confirmed = (
+        await client.post(
+            "/api/agents/linker/sessions/web:ivy/messages",
+            params={"wait": "true"},
+            json={"text": code},
+            headers=bearer(ivy_web["token"]),
+        )
+    ).json()
+    assert confirmed["toolCalls"][0]["isError"] is False, confirmed
+    async with db.transaction() as tx:
+        assert await users.resolve(tx, "web", "ivy-key") == ivy_cli["userId"]
+        assert await users.get_user(tx, ivy_web["userId"]) is None  # left without identities
+    fake_model.script(Reply(tool_calls=[("identity_link_confirm", {"token": code})]), Reply(text="again"))
+    reused = (
+        await client.post(
+            "/api/agents/linker/sessions/cli:ivy/messages",
+            params={"wait": "true"},
+            json={"text": code},
+            headers=bearer(ivy_cli["token"]),
+        )
+    ).json()
+    assert reused["toolCalls"][0]["isError"] is True
