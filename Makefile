@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 .PHONY: help run test lint format docs clean
 
 help:
-	@echo "make run    start the platform (embedded PostgreSQL + gateway on 127.0.0.1:4000)"
+	@echo "make run    start the platform (setup if needed, embedded PostgreSQL, gateway, agent main)"
 	@echo "make test   install what the tests need and run lint, layer checks and the whole suite"
 	@echo "make lint   ruff and import-linter only"
 	@echo "make clean  remove the virtualenv and caches"
@@ -29,7 +29,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	@touch $@ $(VENV)/.installed-run
 
 run: $(VENV)/.installed-run
-	$(BIN)/hermit gateway run
+	$(BIN)/hermit up
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests

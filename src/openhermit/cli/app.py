@@ -2,25 +2,36 @@
 
 from __future__ import annotations
 
-import os
-import sys
-from typing import NoReturn
-
 import typer
 
 from openhermit import __version__
-from openhermit.cli import db
+from openhermit.cli import agents_cmd, config_cmd, db, gateway_cmd, instructions_cmd, ops
+from openhermit.cli.chat import chat
+from openhermit.cli.context import errors
+from openhermit.cli.setup import setup
+from openhermit.cli.up import up
+from openhermit.errors import ConfigError
+from openhermit.sdk import GatewayError, GatewayUnreachable
 
 app = typer.Typer(
     name="hermit",
-    help="Operate an OpenHermit platform: gateway, database, agents.",
+    help="Operate an OpenHermit platform: gateway, agents, chat, configuration.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-gateway_app = typer.Typer(help="Run and manage the gateway process.", no_args_is_help=True)
-app.add_typer(gateway_app, name="gateway")
+app.add_typer(gateway_cmd.app, name="gateway")
+app.add_typer(agents_cmd.app, name="agents")
+app.add_typer(config_cmd.app, name="config")
+app.add_typer(instructions_cmd.app, name="instructions")
 app.add_typer(db.app, name="db")
+app.command("setup")(setup)
+app.command("up")(up)
+app.command("chat")(chat)
+app.command("status")(ops.status)
+app.command("stats")(ops.stats)
+app.command("doctor")(ops.doctor)
+app.command("logs")(ops.logs)
 
 
 def _version(value: bool) -> None:
@@ -38,15 +49,18 @@ def _root(
     """OpenHermit: run fleets of AI agents as production services."""
 
 
-@gateway_app.command("run")
-def gateway_run() -> NoReturn:
-    """Run the gateway in the foreground (embedded PostgreSQL unless DATABASE_URL is set). Ctrl-C stops it."""
-    sys.stdout.flush()
-    os.execv(sys.executable, [sys.executable, "-m", "openhermit.gateway"])
-
-
 def main() -> None:
+    """Entry point: failures are one line on stderr and a non-zero exit, never a traceback."""
     try:
         app()
+    except GatewayUnreachable as exc:
+        errors.print(f"hermit: {exc} — is it running? (hermit gateway start)", markup=False, highlight=False)
+        raise SystemExit(1) from None
+    except GatewayError as exc:
+        errors.print(f"hermit: {exc} ({exc.status} {exc.code})", markup=False, highlight=False)
+        raise SystemExit(1) from None
+    except ConfigError as exc:
+        errors.print(f"hermit: {exc.message}", markup=False, highlight=False)
+        raise SystemExit(2) from None
     except KeyboardInterrupt:
         raise SystemExit(130) from None

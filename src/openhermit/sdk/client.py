@@ -1,0 +1,304 @@
+"""The gateway client: async (`AsyncGatewayClient`) and blocking (`GatewayClient`).
+
+    async with AsyncGatewayClient("http://127.0.0.1:4000", token=admin_token) as gw:
+        await gw.create_agent("main")
+        await gw.open_session("main", "api:hello")
+        reply = await gw.send("main", "api:hello", "Hello!", wait=True)
+
+Message posts always carry a `messageId` (generated when not given), so a retry after a
+network error never runs a turn twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+
+from openhermit.sdk.errors import GatewayError, GatewayUnreachable, error_for
+from openhermit.sdk.sse import Frame, frames
+
+T = TypeVar("T")
+RETRIES = 2
+
+
+def _q(segment: str) -> str:
+    return quote(segment, safe="")
+
+
+class AsyncGatewayClient:
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        *,
+        timeout: float = 30.0,
+        channel_user_id: str | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        if channel_user_id:
+            headers["x-channel-user-id"] = channel_user_id
+        self._http = httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=timeout)
+
+    async def __aenter__(self) -> AsyncGatewayClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # Transport -----------------------------------------------------------------------------
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        read_timeout: float | None = None,
+        retry: bool = False,
+    ) -> Any:
+        """Send a request; the JSON answer, or a typed `GatewayError`. `retry` only for idempotent calls."""
+        attempts = RETRIES + 1 if retry else 1
+        for attempt in range(attempts):
+            try:
+                kwargs: dict[str, Any] = {"json": json, "params": params}
+                if read_timeout is not None:
+                    kwargs["timeout"] = read_timeout
+                response = await self._http.request(method, path, **kwargs)
+                break
+            except httpx.TransportError as exc:
+                if attempt + 1 >= attempts:
+                    raise GatewayUnreachable(self.base_url, type(exc).__name__) from None
+                await asyncio.sleep(0.2 * (attempt + 1))
+        return self._decode(response)
+
+    @staticmethod
+    def _decode(response: httpx.Response) -> Any:
+        try:
+            body: Any = response.json()
+        except ValueError:
+            body = response.text
+        if response.status_code >= 400:
+            raise error_for(response.status_code, body)
+        return body
+
+    # Gateway -------------------------------------------------------------------------------
+    async def health(self) -> Any:
+        return await self.request("GET", "/health", retry=True)
+
+    async def stats(self) -> Any:
+        return await self.request("GET", "/api/admin/stats", retry=True)
+
+    async def logs(self, lines: int = 200) -> Any:
+        return await self.request("GET", "/api/admin/logs", params={"lines": lines}, retry=True)
+
+    async def providers(self) -> Any:
+        return await self.request("GET", "/api/providers", retry=True)
+
+    # Agents --------------------------------------------------------------------------------
+    async def list_agents(self) -> Any:
+        return await self.request("GET", "/api/agents", retry=True)
+
+    async def create_agent(self, agent_id: str, *, name: str | None = None, **extra: Any) -> Any:
+        body = {"agentId": agent_id, **({"name": name} if name else {}), **extra}
+        return await self.request("POST", "/api/agents", json=body)
+
+    async def manage_agent(self, agent_id: str, action: str) -> Any:
+        return await self.request("POST", f"/api/agents/{_q(agent_id)}/manage/{_q(action)}")
+
+    async def agent_info(self, agent_id: str) -> Any:
+        return await self.request("GET", f"/api/agents/{_q(agent_id)}/info", retry=True)
+
+    async def get_config(self, agent_id: str) -> Any:
+        return await self.request("GET", f"/api/agents/{_q(agent_id)}/config", retry=True)
+
+    async def put_config(self, agent_id: str, config: dict[str, Any]) -> Any:
+        return await self.request("PUT", f"/api/agents/{_q(agent_id)}/config", json=config, retry=True)
+
+    async def list_secrets(self, agent_id: str) -> Any:
+        return await self.request("GET", f"/api/agents/{_q(agent_id)}/secrets", retry=True)
+
+    async def set_secret(
+        self, agent_id: str, name: str, value: str | None, *, pass_through: bool | None = None
+    ) -> Any:
+        body: dict[str, Any] = {}
+        if value is not None:
+            body["value"] = value
+        if pass_through is not None:
+            body["passThrough"] = pass_through
+        return await self.request(
+            "PUT", f"/api/agents/{_q(agent_id)}/secrets/{_q(name)}", json=body, retry=True
+        )
+
+    async def remove_secret(self, agent_id: str, name: str) -> Any:
+        return await self.request("DELETE", f"/api/agents/{_q(agent_id)}/secrets/{_q(name)}")
+
+    async def list_instructions(self, agent_id: str) -> Any:
+        return await self.request("GET", f"/api/agents/{_q(agent_id)}/instructions", retry=True)
+
+    async def get_instruction(self, agent_id: str, key: str) -> Any:
+        return await self.request("GET", f"/api/agents/{_q(agent_id)}/instructions/{_q(key)}", retry=True)
+
+    async def set_instruction(self, agent_id: str, key: str, content: str) -> Any:
+        path = f"/api/agents/{_q(agent_id)}/instructions/{_q(key)}"
+        return await self.request("PUT", path, json={"content": content}, retry=True)
+
+    async def remove_instruction(self, agent_id: str, key: str) -> Any:
+        return await self.request("DELETE", f"/api/agents/{_q(agent_id)}/instructions/{_q(key)}")
+
+    async def fanout_instruction(self, mode: str, key: str, content: str | None = None) -> Any:
+        body = {"mode": mode, "key": key, **({"content": content} if content is not None else {})}
+        return await self.request("POST", "/api/admin/instructions/fanout", json=body)
+
+    # Sessions ------------------------------------------------------------------------------
+    async def open_session(
+        self, agent_id: str, session_id: str, *, kind: str = "api", interactive: bool = True, **extra: Any
+    ) -> Any:
+        spec = {"sessionId": session_id, "source": {"kind": kind, "interactive": interactive}, **extra}
+        return await self.request("POST", f"/api/agents/{_q(agent_id)}/sessions", json=spec, retry=True)
+
+    async def list_sessions(self, agent_id: str, **filters: Any) -> Any:
+        return await self.request(
+            "GET", f"/api/agents/{_q(agent_id)}/sessions", params=filters or None, retry=True
+        )
+
+    async def history(self, agent_id: str, session_id: str) -> Any:
+        return await self.request(
+            "GET", f"/api/agents/{_q(agent_id)}/sessions/{_q(session_id)}/messages", retry=True
+        )
+
+    async def send(
+        self,
+        agent_id: str,
+        session_id: str,
+        text: str,
+        *,
+        wait: bool = False,
+        timeout_ms: int = 300_000,
+        message_id: str | None = None,
+        **extra: Any,
+    ) -> Any:
+        """Post a message (fire-and-forget, or `wait` for the answer). Safe to retry."""
+        body = {"text": text, "messageId": message_id or f"sdk-{uuid.uuid4().hex}", **extra}
+        params = {"wait": "true", "timeout": str(timeout_ms)} if wait else None
+        path = f"/api/agents/{_q(agent_id)}/sessions/{_q(session_id)}/messages"
+        return await self.request(
+            "POST",
+            path,
+            json=body,
+            params=params,
+            retry=True,
+            read_timeout=timeout_ms / 1000 + 10 if wait else None,
+        )
+
+    async def stream(
+        self, agent_id: str, session_id: str, text: str, *, message_id: str | None = None, **extra: Any
+    ) -> AsyncIterator[Frame]:
+        """Post a message and yield its SSE frames until `agent_end`."""
+        body = {"text": text, "messageId": message_id or f"sdk-{uuid.uuid4().hex}", **extra}
+        path = f"/api/agents/{_q(agent_id)}/sessions/{_q(session_id)}/messages"
+        async with self._http.stream(
+            "POST", path, json=body, params={"stream": "true"}, timeout=None
+        ) as response:
+            if response.status_code >= 400:
+                await response.aread()
+                raise self._error(response)
+            if not response.headers.get("content-type", "").startswith("text/event-stream"):
+                await response.aread()
+                yield Frame("result", response.json())
+                return
+            async for frame in frames(response.aiter_lines()):
+                yield frame
+                if frame.event == "agent_end":
+                    return
+
+    async def events(
+        self, agent_id: str, session_id: str, *, after: int | None = None
+    ) -> AsyncIterator[Frame]:
+        """Follow a session's events forever, reconnecting with `Last-Event-ID` when cut off."""
+        last = after
+        path = f"/api/agents/{_q(agent_id)}/sessions/{_q(session_id)}/events"
+        while True:
+            headers = {"Last-Event-ID": str(last)} if last is not None else {}
+            try:
+                async with self._http.stream("GET", path, headers=headers, timeout=None) as response:
+                    if response.status_code >= 400:
+                        await response.aread()
+                        raise self._error(response)
+                    async for frame in frames(response.aiter_lines()):
+                        if frame.id is not None and frame.event not in ("text_delta", "thinking_delta"):
+                            last = int(frame.id)
+                        yield frame
+            except httpx.TransportError:
+                await asyncio.sleep(0.5)
+
+    def _error(self, response: httpx.Response) -> GatewayError:
+        try:
+            body: Any = response.json()
+        except ValueError:
+            body = response.text
+        return error_for(response.status_code, body)
+
+    async def approve(self, agent_id: str, session_id: str, tool_call_id: str, approved: bool) -> Any:
+        path = f"/api/agents/{_q(agent_id)}/sessions/{_q(session_id)}/approve"
+        return await self.request("POST", path, json={"toolCallId": tool_call_id, "approved": approved})
+
+    async def interrupt(self, agent_id: str, session_id: str) -> Any:
+        return await self.request("POST", f"/api/agents/{_q(agent_id)}/sessions/{_q(session_id)}/interrupt")
+
+
+class GatewayClient:
+    """The same methods, blocking: each call runs on a private event loop thread.
+
+    Streaming methods (`stream`, `events`) return ordinary iterators.
+    """
+
+    def __init__(self, base_url: str, token: str | None = None, **options: Any) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="openhermit-sdk", daemon=True)
+        self._thread.start()
+        self._async = self._run(self._make(base_url, token, options))
+
+    async def _make(self, base_url: str, token: str | None, options: dict[str, Any]) -> AsyncGatewayClient:
+        return AsyncGatewayClient(base_url, token, **options)
+
+    def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        target = getattr(self._async, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            result = target(*args, **kwargs)
+            if hasattr(result, "__anext__"):
+                return self._iterate(result)
+            return self._run(result)
+
+        return call
+
+    def _iterate(self, iterator: AsyncIterator[T]) -> Iterator[T]:
+        while True:
+            try:
+                yield self._run(iterator.__anext__())
+            except StopAsyncIteration:
+                return
+
+    def close(self) -> None:
+        self._run(self._async.aclose())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> GatewayClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
