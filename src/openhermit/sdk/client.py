@@ -296,6 +296,7 @@ class GatewayClient:
         self._run(self._async.aclose())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
+        self._loop.close()
 
     def __enter__(self) -> GatewayClient:
         return self
