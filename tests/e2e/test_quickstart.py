@@ -85,3 +85,34 @@ def test_clear_failures(home: dict[str, str]) -> None:
     assert missing.returncode != 0
     assert "404" in missing.stderr
     assert "Traceback" not in missing.stderr + wrong.stderr
+
+
+def test_security_policy_and_approvals_commands(home: dict[str, str]) -> None:
+    ok(home, "setup", "--non-interactive")
+    ok(home, "gateway", "start")
+    ok(home, "agents", "create", "main")
+    ok(home, "config", "security", "set", "access", "protected", "--agent", "main")
+    assert '"access": "protected"' in ok(home, "config", "security", "show", "--agent", "main")
+    bad = hermit(home, "config", "security", "set", "access", "secret", "--agent", "main")
+    assert bad.returncode != 0
+    assert "access must be one of" in bad.stderr
+    ok(
+        home,
+        "config",
+        "policy",
+        "set",
+        "memory_add",
+        '[{"type": "role", "value": "owner"}]',
+        "--effect",
+        "require_approval",
+        "--agent",
+        "main",
+    )
+    listed = ok(home, "config", "policy", "list", "--agent", "main", "--json")
+    assert '"resourceKey": "memory_add"' in listed
+    ok(home, "config", "policy", "delete", "memory_add", "--agent", "main")
+    assert ok(home, "config", "policy", "list", "--agent", "main", "--json").strip() == "[]"
+    assert ok(home, "config", "approvals", "list", "--agent", "main", "--json").strip() == "[]"
+    missing = hermit(home, "config", "approvals", "review", "#99", "approved", "--agent", "main")
+    assert missing.returncode != 0
+    assert "404" in missing.stderr

@@ -9,11 +9,13 @@ from pathlib import Path
 import pytest
 
 from openhermit.sdk import (
+    AgentSocket,
     AsyncGatewayClient,
     GatewayClient,
     GatewayUnreachable,
     InvalidRequest,
     NotFound,
+    RpcError,
     Unauthorized,
 )
 from openhermit.store.engine import Database
@@ -80,3 +82,26 @@ def test_blocking_client(gateway: GatewayProcess) -> None:
         assert gw.list_secrets("blocking")["TOKEN_X"]["masked"] == "abcd********ijkl"
         with pytest.raises(NotFound):
             gw.agent_info("ghost")
+
+
+async def test_websocket_client(gateway: GatewayProcess, db: Database, fake_model: FakeModelServer) -> None:
+    async with AsyncGatewayClient(gateway.url, TOKEN) as gw:
+        await gw.create_agent("wsagent")
+    await point_at_fake(db, "wsagent", fake_model, memory={"introspection": {"enabled": False}})
+    fake_model.script(Reply(text="over the socket"))
+    async with AgentSocket.connect(gateway.url, "wsagent", TOKEN) as socket:
+        spec = {"kind": "api", "interactive": True}
+        assert await socket.call("session.open", sessionId="w", source=spec) == {"sessionId": "w"}
+        assert await socket.call("session.subscribe", sessionId="w") == {"subscribed": True}
+        sent = await socket.call("session.message", sessionId="w", text="hi", messageId="ws-1")
+        assert sent["triggered"] is True
+        kinds = []
+        async with asyncio.timeout(10):
+            async for frame in socket.events():
+                kinds.append(frame["event"]["type"])
+                if kinds[-1] == "agent_end":
+                    break
+        assert kinds[-2:] == ["text_final", "agent_end"]
+        with pytest.raises(RpcError) as caught:
+            await socket.call("session.history", sessionId="nope")
+        assert caught.value.code == "SESSION_NOT_FOUND"

@@ -1,4 +1,4 @@
-"""Python client of the OpenHermit gateway (HTTP, SSE); imports only the protocol."""
+"""Python client of the OpenHermit gateway (HTTP, SSE, WebSocket RPC); imports only the protocol."""
 
 from openhermit.sdk.client import AsyncGatewayClient, GatewayClient
 from openhermit.sdk.errors import (
@@ -11,8 +11,10 @@ from openhermit.sdk.errors import (
     Unauthorized,
 )
 from openhermit.sdk.sse import Frame
+from openhermit.sdk.ws import AgentSocket, RpcError
 
 __all__ = [
+    "AgentSocket",
     "AsyncGatewayClient",
     "Conflict",
     "Frame",
@@ -21,6 +23,7 @@ __all__ = [
     "GatewayUnreachable",
     "InvalidRequest",
     "NotFound",
+    "RpcError",
     "ServerError",
     "Unauthorized",
 ]

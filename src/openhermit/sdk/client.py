@@ -248,6 +248,70 @@ class AsyncGatewayClient:
             body = response.text
         return error_for(response.status_code, body)
 
+    # Security, policies, approvals, members ---------------------------------------------------
+    async def get_security(self, agent_id: str) -> Any:
+        return await self.request("GET", f"/api/agents/{_q(agent_id)}/security", retry=True)
+
+    async def put_security(self, agent_id: str, security: dict[str, Any]) -> Any:
+        return await self.request("PUT", f"/api/agents/{_q(agent_id)}/security", json=security, retry=True)
+
+    async def list_policies(self, agent_id: str, resource_type: str | None = None) -> Any:
+        params = {"resourceType": resource_type} if resource_type else None
+        return await self.request("GET", f"/api/agents/{_q(agent_id)}/policies", params=params, retry=True)
+
+    async def set_policy(self, agent_id: str, rule: dict[str, Any]) -> Any:
+        return await self.request("POST", f"/api/agents/{_q(agent_id)}/policies", json=rule, retry=True)
+
+    async def delete_policy(
+        self, agent_id: str, resource_type: str, resource_key: str, effect: str | None = None
+    ) -> Any:
+        path = f"/api/agents/{_q(agent_id)}/policies/{_q(resource_type)}/{_q(resource_key)}"
+        return await self.request("DELETE", path, params={"effect": effect} if effect else None)
+
+    async def list_approvals(self, agent_id: str, status: str | None = None) -> Any:
+        params = {"status": status} if status else None
+        return await self.request("GET", f"/api/agents/{_q(agent_id)}/approvals", params=params, retry=True)
+
+    async def review_approval(
+        self,
+        agent_id: str,
+        request: str,
+        decision: str,
+        *,
+        resolution: str = "once",
+        reason: str | None = None,
+    ) -> Any:
+        """Review by request id, or by short number (`12` or `#12`)."""
+        body = {"decision": decision, "resolution": resolution, **({"reason": reason} if reason else {})}
+        short = request.lstrip("#")
+        path = (
+            f"/api/agents/{_q(agent_id)}/approvals/by-short/{short}/review"
+            if short.isdigit()
+            else f"/api/agents/{_q(agent_id)}/approvals/{_q(request)}/review"
+        )
+        return await self.request("POST", path, json=body)
+
+    async def list_members(self, agent_id: str) -> Any:
+        return await self.request("GET", f"/api/agents/{_q(agent_id)}/members", retry=True)
+
+    async def add_member(self, agent_id: str, **member: Any) -> Any:
+        return await self.request("POST", f"/api/agents/{_q(agent_id)}/members", json=member)
+
+    async def ownership(self, agent_id: str) -> Any:
+        return await self.request("GET", f"/api/agents/{_q(agent_id)}/ownership", retry=True)
+
+    async def register_user(self, channel: str, channel_user_id: str, display_name: str | None = None) -> Any:
+        body = {
+            "channel": channel,
+            "channelUserId": channel_user_id,
+            **({"displayName": display_name} if display_name else {}),
+        }
+        return await self.request("POST", "/api/users", json=body, retry=True)
+
+    async def issue_token(self, channel: str, channel_user_id: str, **options: Any) -> Any:
+        body = {"channel": channel, "channelUserId": channel_user_id, **options}
+        return await self.request("POST", "/api/admin/auth/issue-token", json=body)
+
     async def approve(self, agent_id: str, session_id: str, tool_call_id: str, approved: bool) -> Any:
         path = f"/api/agents/{_q(agent_id)}/sessions/{_q(session_id)}/approve"
         return await self.request("POST", path, json={"toolCallId": tool_call_id, "approved": approved})
