@@ -8,13 +8,15 @@ import typer
 
 from openhermit.config import load_settings
 from openhermit.errors import ConfigError
-from openhermit.store import migrate
-from openhermit.store.bootstrap import open_store
 
 app = typer.Typer(help="Database schema: migrate and inspect.", no_args_is_help=True)
 
 
 async def _upgrade() -> tuple[str | None, float]:
+    # The store (SQLAlchemy, Alembic) loads only for this command: `hermit --help` stays fast.
+    from openhermit.store import migrate
+    from openhermit.store.bootstrap import open_store
+
     handle = await open_store(load_settings(), run_migrations=True)
     try:
         return await migrate.current_revision(handle.db), handle.start_seconds
@@ -30,4 +32,4 @@ def upgrade() -> None:
     except ConfigError as exc:
         typer.echo(f"hermit: {exc.message}", err=True)
         raise typer.Exit(2) from None
-    typer.echo(f"database at revision {revision} (head {', '.join(migrate.heads())}) in {seconds:.2f}s")
+    typer.echo(f"database at revision {revision} in {seconds:.2f}s")
