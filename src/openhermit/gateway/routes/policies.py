@@ -77,33 +77,30 @@ async def get_approval(request: Request, agent_id: str, request_id: str) -> Appr
     return record
 
 
+async def _review(request: Request, agent_id: str, body: ApprovalReview, **target: Any) -> ApprovalRecord:
+    _, access = await access_for(request, agent_id, owner=True)
+    reviewer = access.user_id or "admin"
+    runtime = platform_of(request).runtime
+    return await review(
+        runtime,
+        agent_id,
+        reviewer,
+        decision=body.decision,
+        resolution=body.resolution,
+        reason=body.reason,
+        **target,
+    )
+
+
 @router.post("/api/agents/{agent_id}/approvals/{request_id}/review", response_model=ApprovalRecord)
 async def review_approval(
     request: Request, agent_id: str, request_id: str, body: ApprovalReview
 ) -> ApprovalRecord:
-    _, access = await access_for(request, agent_id, owner=True)
-    return await review(
-        platform_of(request).runtime,
-        agent_id,
-        access.user_id or "admin",
-        decision=body.decision,
-        resolution=body.resolution,
-        reason=body.reason,
-        request_id=request_id,
-    )
+    return await _review(request, agent_id, body, request_id=request_id)
 
 
 @router.post("/api/agents/{agent_id}/approvals/by-short/{short_id}/review", response_model=ApprovalRecord)
 async def review_by_short(
     request: Request, agent_id: str, short_id: int, body: ApprovalReview
 ) -> ApprovalRecord:
-    _, access = await access_for(request, agent_id, owner=True)
-    return await review(
-        platform_of(request).runtime,
-        agent_id,
-        access.user_id or "admin",
-        decision=body.decision,
-        resolution=body.resolution,
-        reason=body.reason,
-        short_id=short_id,
-    )
+    return await _review(request, agent_id, body, short_id=short_id)

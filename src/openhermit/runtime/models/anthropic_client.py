@@ -20,6 +20,7 @@ from openhermit.runtime.models.base import (
     ThinkingDelta,
     ToolCallPart,
     describe_failure,
+    sdk_options,
 )
 
 _BUDGET = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 16384}
@@ -71,13 +72,7 @@ class AnthropicClient:
     def __init__(self, endpoint: Endpoint) -> None:
         self.provider = endpoint.provider
         self.model = endpoint.model
-        self._client = anthropic.AsyncAnthropic(
-            api_key=endpoint.api_key,
-            base_url=endpoint.base_url,
-            default_headers=dict(endpoint.headers),
-            timeout=endpoint.timeout,
-            max_retries=endpoint.max_retries,
-        )
+        self._client = anthropic.AsyncAnthropic(**sdk_options(endpoint))
 
     async def close(self) -> None:
         await self._client.close()

@@ -87,6 +87,17 @@ class Endpoint:
     max_retries: int = 2
 
 
+def sdk_options(endpoint: Endpoint) -> dict[str, Any]:
+    """The constructor arguments both vendor SDK clients take."""
+    return {
+        "api_key": endpoint.api_key,
+        "base_url": endpoint.base_url,
+        "default_headers": dict(endpoint.headers),
+        "timeout": endpoint.timeout,
+        "max_retries": endpoint.max_retries,
+    }
+
+
 class ModelError(Exception):
     """The model endpoint failed (HTTP error, timeout, malformed stream)."""
 

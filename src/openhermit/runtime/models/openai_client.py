@@ -21,6 +21,7 @@ from openhermit.runtime.models.base import (
     ThinkingDelta,
     ToolCallPart,
     describe_failure,
+    sdk_options,
 )
 
 _EFFORT = {"minimal": "minimal", "low": "low", "medium": "medium", "high": "high"}
@@ -50,13 +51,7 @@ class OpenAIChatClient:
     def __init__(self, endpoint: Endpoint) -> None:
         self.provider = endpoint.provider
         self.model = endpoint.model
-        self._client = openai.AsyncOpenAI(
-            api_key=endpoint.api_key,
-            base_url=endpoint.base_url,
-            default_headers=dict(endpoint.headers),
-            timeout=endpoint.timeout,
-            max_retries=endpoint.max_retries,
-        )
+        self._client = openai.AsyncOpenAI(**sdk_options(endpoint))
 
     async def close(self) -> None:
         await self._client.close()
