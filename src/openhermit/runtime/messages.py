@@ -119,7 +119,7 @@ async def post_message(
             policy = (
                 session.concurrency or AgentConfig.model_validate(agent.config if agent else {}).concurrency
             )
-            busy = await turns.has_queued(tx, runner.agent_id, session_id)
+            busy = policy != "queue" and await turns.has_queued(tx, runner.agent_id, session_id)
             if busy and policy == "reject":
                 raise Conflict("A turn is already running in this session.")
             if busy and policy == "interrupt":

@@ -95,16 +95,7 @@ class AgentRunner:
         try:
             while True:
                 self._pending.discard(session_id)
-                async with self.deps.db.transaction() as tx:
-                    turn = await turns.claim_next(
-                        tx,
-                        self.agent_id,
-                        session_id,
-                        owner=self.deps.instance_id,
-                        lease_seconds=LEASE_SECONDS,
-                    )
-                    if turn is not None:
-                        await sessions.set_session_status(tx, self.agent_id, session_id, "running")
+                turn = await self._claim(session_id)
                 if turn is None:
                     if session_id in self._pending:
                         continue
@@ -116,6 +107,23 @@ class AgentRunner:
             self._workers.pop(session_id, None)
             self.touch()
 
+    async def _claim(self, session_id: str) -> TurnRow | None:
+        """Claim the next queued turn and store its `agent_start`, in one transaction."""
+        try:
+            async with self.deps.db.transaction() as tx:
+                turn = await turns.claim_next(
+                    tx, self.agent_id, session_id, owner=self.deps.instance_id, lease_seconds=LEASE_SECONDS
+                )
+                if turn is None:
+                    return None
+                await sessions.set_session_status(tx, self.agent_id, session_id, "running")
+                start = NewEvent("agent_start", {"correlationId": turn.request.get("correlationId")})
+                stored = await self.deps.journal.write(tx, self.agent_id, session_id, [start], turn.id)
+        except turns.SessionBusy:
+            return None
+        self.deps.journal.publish(stored)
+        return turn
+
     # One turn ------------------------------------------------------------------------------
     async def _prepare(self, turn: TurnRow, session_id: str) -> PreparedTurn:
         async with self.deps.db.transaction() as tx:
@@ -123,6 +131,7 @@ class AgentRunner:
             rows = await instructions.list_instructions(tx, self.agent_id)
             session = await sessions.get_record(tx, self.agent_id, session_id)
             compaction, history = await events.context_events(tx, self.agent_id, session_id)
+            stored_rules = await policies.list_policies(tx, self.agent_id)
         if agent is None or session is None:
             raise TurnSetupError("The agent or session no longer exists.")
         try:
@@ -135,8 +144,6 @@ class AgentRunner:
         except MissingApiKey as exc:
             raise TurnSetupError(str(exc)) from None
         principal = Principal(user_id=turn.request.get("userId"), role=turn.request.get("role"))
-        async with self.deps.db.transaction() as tx:
-            stored_rules = await policies.list_policies(tx, self.agent_id)
         rules = [
             Rule(r.resource_type, r.resource_key, r.effect, tuple(g.wire() for g in r.grants), r.scope)
             for r in stored_rules
@@ -215,14 +222,11 @@ class AgentRunner:
     async def _run_claimed(self, turn: TurnRow, active: ActiveTurn, started: float) -> None:
         session_id = turn.session_id
         correlation = active.correlation_id
-        tags = {"correlationId": correlation}
-        await self.deps.journal.record(self.agent_id, session_id, [NewEvent("agent_start", tags)], turn.id)
         status, error, result = "completed", None, None
         config: AgentConfig | None = None
         try:
-            async with self.deps.db.transaction() as tx:
-                if await turns.interrupt_requested(tx, turn.id):
-                    active.interrupted = True  # asked before this process registered the turn
+            if turn.interrupt_requested:
+                active.interrupted = True  # asked before this process registered the turn
             prepared = await self._prepare(turn, session_id)
             config = prepared.config
             recorder = TurnRecorder(

@@ -78,7 +78,7 @@ async def _turn_result(runner: AgentRunner, turn_id: int) -> dict[str, Any] | No
 async def _wait(runner: AgentRunner, sub: Subscription, accepted: Accepted, timeout_ms: int) -> JSONResponse:
     assert accepted.turn_id is not None
     partial: dict[str, Any] = {"text": None, "toolCalls": [], "error": None}
-    if (done := await _turn_result(runner, accepted.turn_id)) is not None:
+    if accepted.deduped and (done := await _turn_result(runner, accepted.turn_id)) is not None:
         return JSONResponse(_sync_body(accepted, done))
     try:
         async with asyncio.timeout(timeout_ms / 1000):

@@ -20,6 +20,10 @@ from openhermit.store.tables.sessions import Turn
 TERMINAL = ("completed", "error", "interrupted", "cancelled")
 
 
+class SessionBusy(Exception):
+    """Another turn of the session is running; the caller's transaction is spoilt and must end."""
+
+
 @dataclass(frozen=True)
 class TurnRow:
     id: int
@@ -30,6 +34,7 @@ class TurnRow:
     request: dict[str, Any]
     result: dict[str, Any] | None
     created_at: datetime
+    interrupt_requested: bool = False
 
 
 def _row(turn: Turn) -> TurnRow:
@@ -81,7 +86,7 @@ async def get_turn(tx: Tx, turn_id: int) -> TurnRow | None:
 async def claim_next(
     tx: Tx, agent_id: str, session_id: str, *, owner: str, lease_seconds: float
 ) -> TurnRow | None:
-    """Mark the oldest queued turn of the session `running`, unless one already runs."""
+    """Mark the oldest queued turn of the session `running`; `SessionBusy` if one already runs."""
     candidate = (
         select(Turn.id)
         .where(Turn.agent_id == agent_id, Turn.session_id == session_id, Turn.status == "queued")
@@ -102,10 +107,9 @@ async def claim_next(
         .returning(Turn)
     )
     try:
-        async with tx.begin_nested():
-            turn = (await tx.execute(stmt)).scalar_one_or_none()
+        turn = (await tx.execute(stmt)).scalar_one_or_none()
     except IntegrityError:
-        return None  # another turn of this session is running (here or on another gateway)
+        raise SessionBusy(f"{agent_id}/{session_id}") from None  # running here or on another gateway
     return _row(turn) if turn else None
 
 
@@ -215,7 +219,3 @@ async def request_interrupt(tx: Tx, agent_id: str, session_id: str) -> bool:
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
-
-async def interrupt_requested(tx: Tx, turn_id: int) -> bool:
-    found = await tx.execute(select(Turn.interrupt_requested).where(Turn.id == turn_id))
-    return bool(found.scalar_one_or_none())
