@@ -105,3 +105,20 @@ async def test_websocket_client(gateway: GatewayProcess, db: Database, fake_mode
         with pytest.raises(RpcError) as caught:
             await socket.call("session.history", sessionId="nope")
         assert caught.value.code == "SESSION_NOT_FOUND"
+
+
+def test_every_http_route_has_an_sdk_method() -> None:
+    """Each route of the gateway's OpenAPI document appears in a named SDK method."""
+    import inspect
+    import re
+
+    from openhermit.config import Settings
+    from openhermit.gateway.app import create_app
+
+    def shape(path: str) -> str:
+        return re.sub(r"\{[^}]*\}", "{}", path)
+
+    source = inspect.getsource(AsyncGatewayClient)
+    in_sdk = {shape(p) for p in re.findall(r'f?"(/[^"]*)"', source)}
+    routes = {shape(p) for p in create_app(Settings()).openapi()["paths"]} - {"/metrics"}
+    assert sorted(routes - in_sdk) == []

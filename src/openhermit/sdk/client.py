@@ -115,6 +115,10 @@ class AsyncGatewayClient:
     async def manage_agent(self, agent_id: str, action: str) -> Any:
         return await self.request("POST", f"/api/agents/{_q(agent_id)}/manage/{_q(action)}")
 
+    async def agent_health(self, agent_id: str) -> Any:
+        """Whether the agent is loaded in the gateway process that answers (no credentials needed)."""
+        return await self.request("GET", f"/api/agents/{_q(agent_id)}/health", retry=True)
+
     async def agent_info(self, agent_id: str) -> Any:
         return await self.request("GET", f"/api/agents/{_q(agent_id)}/info", retry=True)
 
@@ -311,6 +315,78 @@ class AsyncGatewayClient:
     async def issue_token(self, channel: str, channel_user_id: str, **options: Any) -> Any:
         body = {"channel": channel, "channelUserId": channel_user_id, **options}
         return await self.request("POST", "/api/admin/auth/issue-token", json=body)
+
+    async def get_approval(self, agent_id: str, request_id: str) -> Any:
+        return await self.request("GET", f"/api/agents/{_q(agent_id)}/approvals/{_q(request_id)}", retry=True)
+
+    async def remove_member(self, agent_id: str, user_id: str) -> Any:
+        return await self.request("DELETE", f"/api/agents/{_q(agent_id)}/members/{_q(user_id)}")
+
+    async def promote_to_owner(self, agent_id: str, user_id: str) -> Any:
+        return await self.request("POST", f"/api/agents/{_q(agent_id)}/users/{_q(user_id)}/promote-to-owner")
+
+    # Channels ------------------------------------------------------------------------------
+    async def list_channels(self, agent_id: str) -> Any:
+        return await self.request("GET", f"/api/agents/{_q(agent_id)}/channels", retry=True)
+
+    async def create_channel(self, agent_id: str, namespace: str, *, label: str | None = None) -> Any:
+        """An external channel; the answer holds its token, shown only this once."""
+        body = {"namespace": namespace, **({"label": label} if label else {})}
+        return await self.request("POST", f"/api/agents/{_q(agent_id)}/channels", json=body)
+
+    async def revoke_channel(self, agent_id: str, channel_id: str) -> Any:
+        return await self.request("DELETE", f"/api/agents/{_q(agent_id)}/channels/{_q(channel_id)}")
+
+    # People and tokens ---------------------------------------------------------------------
+    async def device_login(self, device_key: str, display_name: str | None = None) -> Any:
+        body = {
+            "grant_type": "device-key",
+            "device_key": device_key,
+            **({"display_name": display_name} if display_name else {}),
+        }
+        return await self.request("POST", "/api/auth/token", json=body)
+
+    async def exchange(self, token: str) -> Any:
+        return await self.request("POST", "/api/auth/exchange", json={"token": token})
+
+    async def my_agents(self) -> Any:
+        return await self.request("GET", "/api/users/me/agents", retry=True)
+
+    async def list_users(self) -> Any:
+        return await self.request("GET", "/api/admin/users", retry=True)
+
+    async def user_identities(self, user_id: str) -> Any:
+        return await self.request("GET", f"/api/admin/users/{_q(user_id)}/identities", retry=True)
+
+    async def link_identity(self, user_id: str, channel: str, channel_user_id: str) -> Any:
+        body = {"channel": channel, "channelUserId": channel_user_id}
+        return await self.request("POST", f"/api/admin/users/{_q(user_id)}/identities", json=body, retry=True)
+
+    async def user_agents(self, user_id: str) -> Any:
+        return await self.request("GET", f"/api/admin/users/{_q(user_id)}/agents", retry=True)
+
+    # Fleet ---------------------------------------------------------------------------------
+    async def fleet(self) -> Any:
+        return await self.request("GET", "/api/admin/agents/fleet", retry=True)
+
+    async def agent_usage(self, agent_id: str) -> Any:
+        return await self.request("GET", f"/api/admin/agents/{_q(agent_id)}/usage", retry=True)
+
+    # Session control -----------------------------------------------------------------------
+    async def append(
+        self, agent_id: str, session_id: str, text: str, *, message_id: str | None = None, **extra: Any
+    ) -> Any:
+        """Store a message without running the model (`?append=true`)."""
+        body = {"text": text, "messageId": message_id or f"sdk-{uuid.uuid4().hex}", **extra}
+        path = f"/api/agents/{_q(agent_id)}/sessions/{_q(session_id)}/messages"
+        return await self.request("POST", path, json=body, params={"append": "true"}, retry=True)
+
+    async def checkpoint(self, agent_id: str, session_id: str, reason: str = "manual") -> Any:
+        path = f"/api/agents/{_q(agent_id)}/sessions/{_q(session_id)}/checkpoint"
+        return await self.request("POST", path, json={"reason": reason})
+
+    async def delete_session(self, agent_id: str, session_id: str) -> Any:
+        return await self.request("DELETE", f"/api/agents/{_q(agent_id)}/sessions/{_q(session_id)}")
 
     async def approve(self, agent_id: str, session_id: str, tool_call_id: str, approved: bool) -> Any:
         path = f"/api/agents/{_q(agent_id)}/sessions/{_q(session_id)}/approve"

@@ -218,4 +218,3 @@ async def request_interrupt(tx: Tx, agent_id: str, session_id: str) -> bool:
         .values(interrupt_requested=True)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
-
