@@ -26,6 +26,7 @@ class TurnRecorder:
         provider: str,
         model: str,
         introspection: bool = False,
+        defer_final: list[NewEvent] | None = None,
     ) -> None:
         self.journal = journal
         self.metrics = metrics
@@ -37,6 +38,9 @@ class TurnRecorder:
         self.provider = provider
         self.model = model
         self.introspection = introspection
+        # When given, the final assistant row is appended here for the caller to store with the
+        # turn's end (one transaction less per turn) instead of being stored at once.
+        self.defer_final = defer_final
 
     def _tags(self) -> dict[str, Any]:
         tags: dict[str, Any] = {"correlationId": self.correlation_id}
@@ -92,7 +96,11 @@ class TurnRecorder:
             payload["toolCalls"] = [
                 {"id": c.id, "name": c.name, "arguments": c.arguments} for c in finish.tool_calls
             ]
-        await self._record(NewEvent("assistant", payload, content=finish.text or None))
+        row = NewEvent("assistant", payload, content=finish.text or None)
+        if final and self.defer_final is not None:
+            self.defer_final.append(row)
+            return
+        await self._record(row)
 
     async def tool_call(self, call: ToolCallPart) -> None:
         self.metrics.tool_calls.labels(self.agent_id, call.name).inc()

@@ -70,9 +70,7 @@ class Recovery:
             result = {"text": None, "toolCalls": [], "error": LOST_MESSAGE, "status": "error"}
             await turns.finish_turn(tx, turn.id, status="error", result=result, error="gateway_lost")
             more = await turns.has_queued(tx, turn.agent_id, turn.session_id)
-            await sessions.complete_turn(
-                tx, turn.agent_id, turn.session_id, status="running" if more else "idle"
-            )
+            await sessions.complete_turn(tx, turn.agent_id, turn.session_id)
         self.deps.journal.publish(stored)
         log.warning("ended turn %s of %s/%s: its gateway is gone", turn.id, turn.agent_id, turn.session_id)
         if more:

@@ -32,6 +32,10 @@ LEASE_SECONDS = 60.0
 APPROVAL_TIMEOUT_SECONDS = 120.0
 
 
+class _EndedElsewhere(Exception):
+    """The turn was no longer running when this process came to finish it."""
+
+
 class TurnSetupError(Exception):
     """The turn cannot start (bad config, missing key); the message is shown to the client."""
 
@@ -43,6 +47,7 @@ class ActiveTurn:
     task: asyncio.Task[LoopResult] | None = None
     interrupted: bool = False
     approvals: dict[str, asyncio.Future[bool]] = field(default_factory=dict)
+    deferred: list[NewEvent] = field(default_factory=list)  # rows to store with the turn's end
 
 
 @dataclass
@@ -239,6 +244,7 @@ class AgentRunner:
                 workspace_dir=prepared.workspace_dir,
                 provider=prepared.client.provider,
                 model=prepared.client.model,
+                defer_final=active.deferred,
             )
             ctx = ToolContext(
                 agent_id=self.agent_id,
@@ -316,17 +322,17 @@ class AgentRunner:
             "error": error,
             "status": status,
         }
-        async with self.deps.db.transaction() as tx:
-            if not await turns.lock_running(tx, turn.id):
-                # A peer already ended it (it believed this process dead); keep its record.
-                self._active.pop(session_id, None)
-                return
-            stored = await self.deps.journal.write(tx, self.agent_id, session_id, rows, turn.id)
-            await turns.finish_turn(tx, turn.id, status=status, result=outcome, error=error)
-            more = await turns.has_queued(tx, self.agent_id, session_id)
-            completed = await sessions.complete_turn(
-                tx, self.agent_id, session_id, status="running" if more else "idle"
-            )
+        rows = active.deferred + rows  # the final answer is stored with the end of the turn
+        try:
+            async with self.deps.db.transaction() as tx:
+                if not await turns.finish_running(tx, turn.id, status=status, result=outcome, error=error):
+                    raise _EndedElsewhere
+                stored = await self.deps.journal.write(tx, self.agent_id, session_id, rows, turn.id)
+                completed = await sessions.complete_turn(tx, self.agent_id, session_id)
+        except _EndedElsewhere:
+            # A peer already ended it (it believed this process dead); keep its record.
+            self._active.pop(session_id, None)
+            return
         self._active.pop(session_id, None)
         self.deps.journal.publish(stored)
         self.deps.metrics.turns.labels(self.agent_id).inc()

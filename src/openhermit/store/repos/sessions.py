@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from openhermit.protocol.sessions import (
@@ -17,7 +17,7 @@ from openhermit.protocol.sessions import (
 )
 from openhermit.store.engine import Tx
 from openhermit.store.like import ESCAPE, escape_like
-from openhermit.store.tables.sessions import Session
+from openhermit.store.tables.sessions import Session, Turn
 
 
 def _summary(row: Session) -> SessionSummary:
@@ -192,13 +192,25 @@ async def record_user_message(
     )
 
 
-async def complete_turn(tx: Tx, agent_id: str, session_id: str, *, status: SessionStatus) -> int:
-    """Count a finished turn and set the session status; returns the completed-turn count."""
+async def complete_turn(tx: Tx, agent_id: str, session_id: str) -> int:
+    """Count a finished turn; the session stays `running` while turns wait, else becomes `idle`.
+
+    Returns the completed-turn count.
+    """
+    waiting = (
+        select(Turn.id)
+        .where(
+            Turn.agent_id == agent_id, Turn.session_id == session_id, Turn.status.in_(("queued", "running"))
+        )
+        .exists()
+    )
     result = await tx.execute(
         update(Session)
         .where(Session.agent_id == agent_id, Session.session_id == session_id)
         .values(
-            completed_turn_count=Session.completed_turn_count + 1, status=status, last_activity_at=func.now()
+            completed_turn_count=Session.completed_turn_count + 1,
+            status=case((waiting, "running"), else_="idle"),
+            last_activity_at=func.now(),
         )
         .returning(Session.completed_turn_count)
     )

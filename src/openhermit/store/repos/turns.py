@@ -188,6 +188,19 @@ async def running_turns(tx: Tx) -> list[RunningTurn]:
     return [RunningTurn(*row) for row in rows]
 
 
+async def finish_running(
+    tx: Tx, turn_id: int, *, status: str, result: dict[str, Any] | None, error: str | None
+) -> bool:
+    """Finish a turn that is still running; False when a peer already ended it."""
+    found = await tx.execute(
+        update(Turn)
+        .where(Turn.id == turn_id, Turn.status == "running")
+        .values(status=status, result=result, error=error, finished_at=func.now(), lease_expires_at=None)
+        .returning(Turn.id)
+    )
+    return found.first() is not None
+
+
 async def lock_running(tx: Tx, turn_id: int) -> bool:
     """Lock a running turn for ending it; False if it finished or another process has it."""
     found = await tx.execute(
