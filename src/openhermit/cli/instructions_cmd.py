@@ -48,6 +48,19 @@ def get(key: str, agent: str | None = AGENT) -> None:
         emit(gw.get_instruction(agent_or_default(agent), key)["content"], False)
 
 
+def _write(mode: str, key: str, text: str, agent: str | None, all_agents: bool) -> None:
+    with client() as gw:
+        if all_agents:
+            _fanout_report(gw.fanout_instruction(mode, key, text))
+            return
+        agent_id = agent_or_default(agent)
+        if mode == "append":
+            current = {r["key"]: r["content"] for r in gw.list_instructions(agent_id)}.get(key, "")
+            text = f"{current}\n\n{text}" if current else text
+        gw.set_instruction(agent_id, key, text)
+    console.print(f"{key}: {mode} done.")
+
+
 @app.command("set")
 def set_instruction(
     key: str,
@@ -57,13 +70,7 @@ def set_instruction(
     file: str | None = FILE,
 ) -> None:
     """Replace an instruction."""
-    text = _content(content, file)
-    with client() as gw:
-        if all_agents:
-            _fanout_report(gw.fanout_instruction("set", key, text))
-        else:
-            gw.set_instruction(agent_or_default(agent), key, text)
-            console.print(f"{key} set.")
+    _write("set", key, _content(content, file), agent, all_agents)
 
 
 @app.command("append")
@@ -75,15 +82,7 @@ def append(
     file: str | None = FILE,
 ) -> None:
     """Add a paragraph to an instruction (creating it where missing)."""
-    text = _content(content, file)
-    with client() as gw:
-        if all_agents:
-            _fanout_report(gw.fanout_instruction("append", key, text))
-            return
-        agent_id = agent_or_default(agent)
-        current = {r["key"]: r["content"] for r in gw.list_instructions(agent_id)}.get(key, "")
-        gw.set_instruction(agent_id, key, f"{current}\n\n{text}" if current else text)
-    console.print(f"{key} appended.")
+    _write("append", key, _content(content, file), agent, all_agents)
 
 
 @app.command("remove")
