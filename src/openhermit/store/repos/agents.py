@@ -66,10 +66,6 @@ async def list_agents(tx: Tx, *, status: AgentStatus | None = None) -> list[Agen
     return [_record(row) for row in (await tx.execute(stmt)).scalars()]
 
 
-async def list_agent_ids(tx: Tx) -> list[str]:
-    return list((await tx.execute(select(Agent.agent_id).order_by(Agent.agent_id))).scalars())
-
-
 async def count_agents(tx: Tx) -> int:
     return int((await tx.execute(select(func.count()).select_from(Agent))).scalar_one())
 

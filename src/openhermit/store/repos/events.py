@@ -171,22 +171,6 @@ async def last_event_id(tx: Tx, agent_id: str, session_id: str) -> int:
     return int(found or 0)
 
 
-async def find_by_message_id(tx: Tx, agent_id: str, session_id: str, message_id: str) -> StoredEvent | None:
-    row = (
-        await tx.execute(
-            select(SessionEvent)
-            .where(
-                SessionEvent.agent_id == agent_id,
-                SessionEvent.session_id == session_id,
-                SessionEvent.payload.has_key("messageId"),
-                SessionEvent.payload["messageId"].as_string() == message_id,
-            )
-            .limit(1)
-        )
-    ).scalar_one_or_none()
-    return _stored(row) if row else None
-
-
 async def first_event_of_turn(tx: Tx, turn_id: int) -> int | None:
     found = (
         await tx.execute(select(func.min(SessionEvent.id)).where(SessionEvent.turn_id == turn_id))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert
 
 from openhermit.store.engine import Tx
@@ -45,12 +45,3 @@ async def complete_receipt(
         )
         .values(event_id=event_id, turn_id=turn_id)
     )
-
-
-async def list_message_ids(tx: Tx, agent_id: str, session_id: str) -> list[str]:
-    rows = await tx.execute(
-        select(MessageReceipt.message_id).where(
-            MessageReceipt.agent_id == agent_id, MessageReceipt.session_id == session_id
-        )
-    )
-    return list(rows.scalars())

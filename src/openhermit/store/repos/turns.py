@@ -67,17 +67,6 @@ async def insert_turn(
     return _row(turn) if turn else None
 
 
-async def find_by_message_id(tx: Tx, agent_id: str, session_id: str, message_id: str) -> TurnRow | None:
-    turn = (
-        await tx.execute(
-            select(Turn).where(
-                Turn.agent_id == agent_id, Turn.session_id == session_id, Turn.message_id == message_id
-            )
-        )
-    ).scalar_one_or_none()
-    return _row(turn) if turn else None
-
-
 async def get_turn(tx: Tx, turn_id: int) -> TurnRow | None:
     turn = await tx.get(Turn, turn_id)
     return _row(turn) if turn else None
@@ -142,17 +131,6 @@ async def cancel_queued(tx: Tx, agent_id: str, session_id: str) -> list[int]:
         .returning(Turn.id)
     )
     return list(result.scalars())
-
-
-async def running_turn(tx: Tx, agent_id: str, session_id: str) -> TurnRow | None:
-    turn = (
-        await tx.execute(
-            select(Turn).where(
-                Turn.agent_id == agent_id, Turn.session_id == session_id, Turn.status == "running"
-            )
-        )
-    ).scalar_one_or_none()
-    return _row(turn) if turn else None
 
 
 async def renew_lease(tx: Tx, turn_id: int, *, owner: str, lease_seconds: float) -> bool:
