@@ -54,12 +54,25 @@ async def append_event(
     return StoredEvent(event_id, agent_id, session_id, ts, event_type, payload, content, user_id, turn_id)
 
 
+COLUMNS = (
+    SessionEvent.id,
+    SessionEvent.agent_id,
+    SessionEvent.session_id,
+    SessionEvent.ts,
+    SessionEvent.event_type,
+    SessionEvent.payload,
+    SessionEvent.content,
+    SessionEvent.user_id,
+    SessionEvent.turn_id,
+)
+
+
 async def list_events(
     tx: Tx, agent_id: str, session_id: str, *, after: int = 0, limit: int = 1000
 ) -> list[StoredEvent]:
-    """Events of a session with `id > after`, oldest first."""
+    """Events of a session with `id > after`, oldest first (plain rows: this is the replay path)."""
     rows = await tx.execute(
-        select(SessionEvent)
+        select(*COLUMNS)
         .where(
             SessionEvent.agent_id == agent_id,
             SessionEvent.session_id == session_id,
@@ -68,7 +81,7 @@ async def list_events(
         .order_by(SessionEvent.id)
         .limit(limit)
     )
-    return [_stored(r) for r in rows.scalars()]
+    return [StoredEvent(*row) for row in rows]
 
 
 async def count_events(tx: Tx) -> int:
