@@ -41,6 +41,12 @@ def gateways(tmp_path: Path, db_url: str) -> Iterator[list[GatewayProcess]]:
         process.kill()
 
 
+def _start(tmp_path: Path, db_url: str, name: str, gateways: list[GatewayProcess]) -> GatewayProcess:
+    process = _gateway(tmp_path, db_url, name).start()
+    gateways.append(process)
+    return process
+
+
 async def _setup(http: httpx.AsyncClient, db: Database, fake: FakeModelServer, agent: str = "main") -> None:
     assert (await http.post("/api/agents", json={"agentId": agent})).status_code == 201
     await point_at_fake(db, agent, fake, memory={"introspection": {"enabled": False}})
@@ -69,8 +75,7 @@ def _stored_ids(history: list[dict[str, Any]]) -> set[int]:
 async def test_sse_resumes_across_a_restart_with_last_event_id(
     tmp_path: Path, db_url: str, db: Database, fake_model: FakeModelServer, gateways: list[GatewayProcess]
 ) -> None:
-    first = _gateway(tmp_path, db_url, "a").start()
-    gateways.append(first)
+    first = _start(tmp_path, db_url, "a", gateways)
     async with httpx.AsyncClient(base_url=first.url, headers=H, timeout=30) as http:
         await _setup(http, db, fake_model)
         fake_model.script(
@@ -97,8 +102,7 @@ async def test_sse_resumes_across_a_restart_with_last_event_id(
             await asyncio.sleep(0.05)
     first.stop()
 
-    second = _gateway(tmp_path, db_url, "b").start()
-    gateways.append(second)
+    second = _start(tmp_path, db_url, "b", gateways)
     async with httpx.AsyncClient(base_url=second.url, headers=H, timeout=30) as http:
         resumed: list[dict[str, Any]] = []
         async with http.stream(
@@ -125,9 +129,8 @@ async def test_sse_resumes_across_a_restart_with_last_event_id(
 async def test_websocket_on_b_sees_a_turn_run_on_a(
     tmp_path: Path, db_url: str, db: Database, fake_model: FakeModelServer, gateways: list[GatewayProcess]
 ) -> None:
-    a = _gateway(tmp_path, db_url, "a").start()
-    b = _gateway(tmp_path, db_url, "b").start()
-    gateways.extend([a, b])
+    a = _start(tmp_path, db_url, "a", gateways)
+    b = _start(tmp_path, db_url, "b", gateways)
     async with httpx.AsyncClient(base_url=a.url, headers=H, timeout=30) as http_a:
         await _setup(http_a, db, fake_model)
         ws_url = b.url.replace("http://", "ws://") + f"/api/agents/main/ws?token={TOKEN}"
@@ -179,8 +182,7 @@ async def test_websocket_on_b_sees_a_turn_run_on_a(
 async def test_kill_nine_mid_turn_leaves_no_session_running(
     tmp_path: Path, db_url: str, db: Database, fake_model: FakeModelServer, gateways: list[GatewayProcess]
 ) -> None:
-    first = _gateway(tmp_path, db_url, "a").start()
-    gateways.append(first)
+    first = _start(tmp_path, db_url, "a", gateways)
     async with httpx.AsyncClient(base_url=first.url, headers=H, timeout=30) as http:
         await _setup(http, db, fake_model)
         fake_model.script(
@@ -195,8 +197,7 @@ async def test_kill_nine_mid_turn_leaves_no_session_running(
             queued = await http.post("/api/agents/main/sessions/s/messages", json={"text": "two"})
             assert queued.json()["triggered"] is True
             first.stop(signal.SIGKILL)
-    second = _gateway(tmp_path, db_url, "b").start()
-    gateways.append(second)
+    second = _start(tmp_path, db_url, "b", gateways)
     async with httpx.AsyncClient(base_url=second.url, headers=H, timeout=30) as http:
         for _ in range(200):
             history = (await http.get("/api/agents/main/sessions/s/messages")).json()
@@ -220,8 +221,7 @@ async def test_kill_nine_mid_turn_leaves_no_session_running(
 async def test_websocket_rpc_methods_and_errors(
     tmp_path: Path, db_url: str, db: Database, fake_model: FakeModelServer, gateways: list[GatewayProcess]
 ) -> None:
-    gateway = _gateway(tmp_path, db_url, "a").start()
-    gateways.append(gateway)
+    gateway = _start(tmp_path, db_url, "a", gateways)
     async with httpx.AsyncClient(base_url=gateway.url, headers=H, timeout=30) as http:
         await _setup(http, db, fake_model)
     base = gateway.url.replace("http://", "ws://") + "/api/agents/main/ws"
@@ -282,9 +282,8 @@ async def test_websocket_rpc_methods_and_errors(
 async def test_disabling_on_one_gateway_reaches_the_other(
     tmp_path: Path, db_url: str, db: Database, fake_model: FakeModelServer, gateways: list[GatewayProcess]
 ) -> None:
-    a = _gateway(tmp_path, db_url, "a").start()
-    b = _gateway(tmp_path, db_url, "b").start()
-    gateways.extend([a, b])
+    a = _start(tmp_path, db_url, "a", gateways)
+    b = _start(tmp_path, db_url, "b", gateways)
     async with httpx.AsyncClient(base_url=a.url, headers=H, timeout=30) as http_a:
         await _setup(http_a, db, fake_model)
     async with httpx.AsyncClient(headers=H, timeout=30) as http:

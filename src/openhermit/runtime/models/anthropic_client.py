@@ -19,6 +19,7 @@ from openhermit.runtime.models.base import (
     TextDelta,
     ThinkingDelta,
     ToolCallPart,
+    VendorClient,
     describe_failure,
     sdk_options,
 )
@@ -66,16 +67,11 @@ def _messages(messages: list[ChatMessage]) -> list[dict[str, Any]]:
     return out
 
 
-class AnthropicClient:
+class AnthropicClient(VendorClient):
     api = "anthropic-messages"
 
     def __init__(self, endpoint: Endpoint) -> None:
-        self.provider = endpoint.provider
-        self.model = endpoint.model
-        self._client = anthropic.AsyncAnthropic(**sdk_options(endpoint))
-
-    async def close(self) -> None:
-        await self._client.close()
+        super().__init__(endpoint, anthropic.AsyncAnthropic(**sdk_options(endpoint)))
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
         kwargs: dict[str, Any] = {

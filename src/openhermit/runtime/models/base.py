@@ -98,6 +98,20 @@ def sdk_options(endpoint: Endpoint) -> dict[str, Any]:
     }
 
 
+class VendorClient:
+    """What both SDK-backed clients share: their endpoint's names and a pooled SDK client."""
+
+    api: str
+
+    def __init__(self, endpoint: Endpoint, client: Any) -> None:
+        self.provider = endpoint.provider
+        self.model = endpoint.model
+        self._client = client
+
+    async def close(self) -> None:
+        await self._client.close()
+
+
 class ModelError(Exception):
     """The model endpoint failed (HTTP error, timeout, malformed stream)."""
 

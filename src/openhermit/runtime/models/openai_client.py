@@ -20,6 +20,7 @@ from openhermit.runtime.models.base import (
     TextDelta,
     ThinkingDelta,
     ToolCallPart,
+    VendorClient,
     describe_failure,
     sdk_options,
 )
@@ -45,16 +46,11 @@ def _message(message: ChatMessage) -> dict[str, Any]:
     return {"role": "user", "content": message.text}
 
 
-class OpenAIChatClient:
+class OpenAIChatClient(VendorClient):
     api = "openai-completions"
 
     def __init__(self, endpoint: Endpoint) -> None:
-        self.provider = endpoint.provider
-        self.model = endpoint.model
-        self._client = openai.AsyncOpenAI(**sdk_options(endpoint))
-
-    async def close(self) -> None:
-        await self._client.close()
+        super().__init__(endpoint, openai.AsyncOpenAI(**sdk_options(endpoint)))
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
         messages = [{"role": "system", "content": request.system}, *map(_message, request.messages)]
