@@ -12,6 +12,7 @@ from openhermit.runtime.bus import EventBus
 from openhermit.runtime.journal import Journal
 from openhermit.runtime.metrics import RuntimeMetrics
 from openhermit.runtime.models.providers import ModelClients
+from openhermit.sandbox.base import SandboxResolver
 from openhermit.secrets.base import SecretStore
 from openhermit.store.engine import Database
 
@@ -30,6 +31,8 @@ class RuntimeDeps:
     metrics: RuntimeMetrics = field(default_factory=RuntimeMetrics)
     instance_id: str = field(default_factory=new_instance_id)
     models: ModelClients = field(default_factory=ModelClients)
+    # Reaches an agent's sandbox; the gateway installs the real one at start.
+    sandboxes: SandboxResolver | None = None
     journal: Journal = field(init=False)
 
     def __post_init__(self) -> None:
