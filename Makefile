@@ -6,11 +6,12 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: help run test lint format docs clean
+.PHONY: help run test bench lint format docs clean
 
 help:
 	@echo "make run    start the platform (setup if needed, embedded PostgreSQL, gateway, agent main)"
 	@echo "make test   install what the tests need and run lint, layer checks and the whole suite"
+	@echo "make bench  run every benchmark scenario (bench/README.md); figures in bench/results.json"
 	@echo "make lint   ruff and import-linter only"
 	@echo "make clean  remove the virtualenv and caches"
 
@@ -39,6 +40,9 @@ lint: $(VENV)/.installed-test
 test: lint
 	@PYTHON=$(PYTHON) scripts/ensure-system.sh test
 	$(BIN)/pytest
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python bench/run.py --json bench/results.json
 
 format: $(VENV)/.installed-test
 	$(BIN)/ruff format src tests

@@ -88,6 +88,8 @@ class FakeModelServer:
         self.host = host
         self.port = port
         self.received: list[Received] = []
+        # time.monotonic() when each reply's first text delta was handed to the HTTP server.
+        self.first_token_sent: list[float] = []
         self.default: Reply | Callable[[Received], Reply] = Reply(text="ok")
         self._replies: deque[Reply] = deque()
         self._lock = threading.Lock()
@@ -103,6 +105,7 @@ class FakeModelServer:
         with self._lock:
             self._replies.clear()
             self.received.clear()
+            self.first_token_sent.clear()
         self.default = Reply(text="ok")
 
     def _next(self, received: Received) -> Reply:
@@ -222,6 +225,8 @@ class FakeModelServer:
             yield chunk({"reasoning": piece})
         first = True
         for piece in _chunks(reply.text, reply.chunk):
+            if first:
+                self.first_token_sent.append(time.monotonic())
             yield chunk({"content": piece})
             if first and reply.hang_after_first_delta:
                 await asyncio.sleep(reply.hang_after_first_delta)

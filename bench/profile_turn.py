@@ -1,0 +1,121 @@
+"""Profile sequential `wait` turns in-process: SQL statements and transactions per turn, and
+a pyinstrument profile of where the gateway spends its time.
+
+Starts an embedded PostgreSQL in a temporary home and the fake model server; drives the ASGI
+app in-process (no sockets between client and gateway), so the profile shows only gateway work.
+
+Run: .venv/bin/python bench/profile_turn.py [--turns 200] [--html profile.html]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import statistics
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pyinstrument import Profiler
+from sqlalchemy import event
+
+from openhermit.config import Settings
+from openhermit.gateway.app import create_app
+from openhermit.gateway.platform import Platform
+from openhermit.secrets.crypto import SecretCipher
+from openhermit.secrets.db_store import DbSecretStore
+from openhermit.store.bootstrap import open_store
+from openhermit.testing.fake_model import FakeModelServer, Reply
+
+TOKEN = "bench-admin"
+
+
+async def run(turns: int, html: Path | None, show_sql: bool) -> None:
+    model = FakeModelServer().start()
+    model.default = Reply(text="ok", input_tokens=50, output_tokens=5)
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(
+            home=Path(tmp) / "home",
+            admin_token=TOKEN,
+            secrets_key=base64.b64encode(b"b" * 32).decode(),
+            jwt_secret="bench-jwt-secret-of-at-least-32-bytes",
+            provider_api_keys={"FAKE_API_KEY": "sk-bench"},
+        )
+        store = await open_store(settings)
+        cipher = SecretCipher(base64.b64decode(b"b" * 32 and base64.b64encode(b"b" * 32)))
+        secrets = DbSecretStore(store.db, cipher)
+        platform = Platform(settings=settings, store=store, secrets=secrets)
+        app = create_app(settings, platform)
+        statements: Counter[str] = Counter()
+        counting = False
+
+        def on_execute(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            if counting:
+                statements[" ".join(statement.split())[:160]] += 1
+
+        event.listen(store.db.engine.sync_engine, "before_cursor_execute", on_execute)
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        transport = httpx.ASGITransport(app=app)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=transport, base_url="http://gw", headers=headers) as http,
+        ):
+            agent = "bench"
+            (await http.post("/api/agents", json={"agentId": agent})).raise_for_status()
+            config = (await http.get(f"/api/agents/{agent}/config")).json()
+            config["model"] = {
+                "provider": "fake",
+                "model": "fake-model",
+                "base_url": model.openai_base_url,
+                "api": "openai-completions",
+                "max_retries": 0,
+            }
+            (await http.put(f"/api/agents/{agent}/config", json=config)).raise_for_status()
+            spec = {"sessionId": "bench", "source": {"kind": "api", "interactive": False}}
+            (await http.post(f"/api/agents/{agent}/sessions", json=spec)).raise_for_status()
+            url = f"/api/agents/{agent}/sessions/bench/messages"
+            for i in range(10):
+                (await http.post(url, params={"wait": "true"}, json={"text": f"warm {i}"})).raise_for_status()
+            profiler = Profiler(async_mode="enabled", interval=0.0005)
+            latencies = []
+            counting = True
+            profiler.start()
+            for i in range(turns):
+                started = time.perf_counter()
+                r = await http.post(url, params={"wait": "true"}, json={"text": f"turn {i}"})
+                latencies.append((time.perf_counter() - started) * 1000)
+                r.raise_for_status()
+            profiler.stop()
+            counting = False
+            await asyncio.sleep(0.5)
+        await platform.fleet.stop()
+        await platform.runtime.aclose()
+        await store.close()
+    model.stop()
+    total = sum(statements.values())
+    print(f"turns {turns}  p50 {statistics.median(latencies):.2f} ms  mean {statistics.fmean(latencies):.2f} ms")
+    print(f"SQL statements per turn: {total / turns:.1f}")
+    print(f"transactions per turn: {statements.get('BEGIN', 0) / turns:.1f}")
+    if show_sql:
+        for stmt, count in statements.most_common():
+            print(f"{count / turns:6.2f}  {stmt}")
+    print(profiler.output_text(unicode=False, color=False, show_all=False))
+    if html:
+        html.write_text(profiler.output_html())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--turns", type=int, default=200)
+    parser.add_argument("--html", type=Path)
+    parser.add_argument("--sql", action="store_true", help="list every statement with its count per turn")
+    args = parser.parse_args()
+    asyncio.run(run(args.turns, args.html, args.sql))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,264 @@
+"""The benchmark scenarios. Each takes a running `Stack` and returns its figures as a dict."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+from stack import Stack, percentile, rss_mb
+
+from openhermit.store.engine import open_database
+from openhermit.store.repos import memories
+from openhermit.testing.fake_model import Reply
+
+
+def _lat(values: list[float], prefix: str = "") -> dict[str, float]:
+    return {
+        f"{prefix}p50_ms": round(statistics.median(values), 2) if values else float("nan"),
+        f"{prefix}p95_ms": round(percentile(values, 0.95), 2),
+        f"{prefix}p99_ms": round(percentile(values, 0.99), 2),
+    }
+
+
+def _cpu_seconds(pid: int) -> float:
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
+
+
+def _postgres_cpu_seconds() -> float:
+    total = 0.0
+    for proc in psutil.process_iter(["name"]):
+        if (proc.info["name"] or "").startswith("postgres"):
+            try:
+                times = proc.cpu_times()
+                total += times.user + times.system
+            except psutil.Error:
+                pass
+    return total
+
+
+# 1 ------------------------------------------------------------------------------------------
+async def sequential(stack: Stack, turns: int = 200, warmup: int = 10) -> dict[str, Any]:
+    """Sequential `?wait=true` turns in one session."""
+    await stack.configure_agent("seq")
+    url = await stack.open_session("seq", "seq")
+    latencies: list[float] = []
+    for i in range(warmup + turns):
+        started = time.perf_counter()
+        response = await stack.http.post(url, params={"wait": "true"}, json={"text": f"turn {i}"})
+        elapsed = (time.perf_counter() - started) * 1000
+        response.raise_for_status()
+        if i >= warmup:
+            latencies.append(elapsed)
+    return {"turns": turns, **_lat(latencies), "mean_ms": round(statistics.fmean(latencies), 2)}
+
+
+# 2 ------------------------------------------------------------------------------------------
+async def _agents(stack: Stack, count: int, prefix: str) -> list[str]:
+    ids = [f"{prefix}-{i:05d}" for i in range(count)]
+    sem = asyncio.Semaphore(8)
+
+    async def one(agent_id: str) -> None:
+        async with sem:
+            await stack.configure_agent(agent_id)
+
+    await asyncio.gather(*(one(a) for a in ids))
+    return ids
+
+
+async def throughput(
+    stack: Stack, concurrency: int, agents: list[str], seconds: float = 20.0
+) -> dict[str, Any]:
+    """`concurrency` clients, each with its own session on one of `agents`, for `seconds`."""
+    urls = [
+        await stack.open_session(agents[w % len(agents)], f"load-{concurrency}-{w}") for w in range(concurrency)
+    ]
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + seconds
+
+    async def worker(url: str) -> None:
+        nonlocal errors
+        i = 0
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            try:
+                r = await stack.http.post(url, params={"wait": "true"}, json={"text": f"load {i}"})
+                if r.status_code != 200 or r.json().get("text") != "ok":
+                    errors += 1
+                else:
+                    latencies.append((time.perf_counter() - started) * 1000)
+            except Exception:
+                errors += 1
+            i += 1
+
+    cpu0, pg0, wall0 = _cpu_seconds(stack.gateway_pid), _postgres_cpu_seconds(), time.perf_counter()
+    await asyncio.gather(*(worker(u) for u in urls))
+    wall = time.perf_counter() - wall0
+    cpu, pg = _cpu_seconds(stack.gateway_pid) - cpu0, _postgres_cpu_seconds() - pg0
+    done = len(latencies)
+    return {
+        "concurrency": concurrency,
+        "seconds": round(wall, 1),
+        "turns": done,
+        "turns_per_s": round(done / wall, 1),
+        "errors": errors,
+        **_lat(latencies),
+        "gateway_cpu_ms_per_turn": round(cpu * 1000 / max(done, 1), 2),
+        "postgres_cpu_ms_per_turn": round(pg * 1000 / max(done, 1), 2),
+    }
+
+
+# 3 ------------------------------------------------------------------------------------------
+async def fleet(stack: Stack, agents: int = 1000) -> dict[str, Any]:
+    """Create `agents` agents one after another through the API; RSS before and after."""
+    idle = rss_mb(stack.gateway_pid)
+    per_agent: list[float] = []
+    for i in range(agents):
+        started = time.perf_counter()
+        r = await stack.http.post("/api/agents", json={"agentId": f"fleet-{i:05d}"})
+        per_agent.append((time.perf_counter() - started) * 1000)
+        r.raise_for_status()
+    return {
+        "agents": agents,
+        "create_total_s": round(sum(per_agent) / 1000, 2),
+        **_lat(per_agent, "create_"),
+        "rss_idle_mb": idle,
+        "rss_after_agents_mb": rss_mb(stack.gateway_pid),
+    }
+
+
+# 4 ------------------------------------------------------------------------------------------
+async def first_token(stack: Stack, turns: int = 100) -> dict[str, Any]:
+    """From the fake model handing out its first token to the SSE client reading it."""
+    await stack.configure_agent("stream")
+    url = await stack.open_session("stream", "stream")
+    overheads: list[float] = []
+    stack.model.default = Reply(text="first token, then the rest", chunk=6, hang_after_first_delta=0.02)
+    try:
+        for i in range(turns):
+            sent_before = len(stack.model.first_token_sent)
+            received: float | None = None
+            async with stack.http.stream(
+                "POST", url, params={"stream": "true"}, json={"text": f"stream {i}"}
+            ) as response:
+                async for line in response.aiter_lines():
+                    if received is None and line.startswith("event: text_delta"):
+                        received = time.monotonic()
+            sent = stack.model.first_token_sent[sent_before]
+            if received is not None:
+                overheads.append((received - sent) * 1000)
+    finally:
+        stack.model.default = Reply(text="ok", input_tokens=50, output_tokens=5)
+    return {"turns": turns, "measured": len(overheads), **_lat(overheads)}
+
+
+async def replay(stack: Stack, events: int = 10_000) -> dict[str, Any]:
+    """Seed `events` stored events, then read them back through `Last-Event-ID`."""
+    await stack.configure_agent("replay")
+    await stack.open_session("replay", "replay")
+    conn = await stack.connect_db()
+    try:
+        first = await conn.fetchval(
+            "INSERT INTO session_events (agent_id, session_id, event_type, payload, content)"
+            " SELECT 'replay', 'replay', 'user', jsonb_build_object('text', 'event ' || g),"
+            " 'event ' || g FROM generate_series(1, $1) g RETURNING id",
+            events,
+        )
+    finally:
+        await conn.close()
+    url = "/api/agents/replay/sessions/replay/events"
+    seen = 0
+    started = time.perf_counter()
+    async with stack.http.stream("GET", url, headers={"Last-Event-ID": str(int(first) - 1)}) as response:
+        async for line in response.aiter_lines():
+            if line.startswith("id: "):
+                seen += 1
+                if seen >= events:
+                    break
+    elapsed = time.perf_counter() - started
+    return {"events": seen, "seconds": round(elapsed, 3), "events_per_s": round(seen / elapsed)}
+
+
+# 5 ------------------------------------------------------------------------------------------
+WORDS = (
+    "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar "
+    "papa quebec romeo sierra tango uniform victor whiskey xray yankee zulu invoice meeting budget "
+    "travel python postgres deploy customer renewal contract holiday birthday report launch"
+).split()
+
+
+async def recall(stack: Stack, memories_count: int, queries: int = 200) -> dict[str, Any]:
+    """`memory_recall` (the tool's query) against an agent holding `memories_count` memories."""
+    agent = f"recall-{memories_count}"
+    await stack.configure_agent(agent)
+    conn = await stack.connect_db()
+    try:
+        await conn.execute(
+            "INSERT INTO memories (agent_id, memory_key, content)"
+            " SELECT $1, 'm' || g, (SELECT string_agg(w, ' ') FROM (SELECT w FROM unnest($2::text[]) w"
+            " ORDER BY random() + g * 0 LIMIT 8) s) FROM generate_series(1, $3) g",
+            agent,
+            WORDS,
+            memories_count,
+        )
+        await conn.execute("ANALYZE memories")
+    finally:
+        await conn.close()
+    db = open_database(stack.database_url, pool_size=1, application_name="bench")
+    rng = random.Random(7)
+    latencies: list[float] = []
+    try:
+        for i in range(queries + 10):
+            query = " ".join(rng.sample(WORDS, 2)) if i % 4 else f"nomatch{i} zzz"
+            started = time.perf_counter()
+            async with db.transaction() as tx:
+                await memories.recall(tx, agent, query)
+            if i >= 10:
+                latencies.append((time.perf_counter() - started) * 1000)
+    finally:
+        await db.dispose()
+    return {"memories": memories_count, "queries": queries, **_lat(latencies)}
+
+
+# 6 ------------------------------------------------------------------------------------------
+async def fanout(stack: Stack, agents: int) -> dict[str, Any]:
+    """`POST /api/admin/instructions/fanout` (append) once the fleet holds `agents` agents."""
+    conn = await stack.connect_db()
+    try:
+        have = int(await conn.fetchval("SELECT count(*) FROM agents"))
+        if have < agents:
+            await conn.execute(
+                "INSERT INTO agents (agent_id, name, workspace_dir)"
+                " SELECT 'seeded-' || g, 'seeded ' || g, '/tmp/seeded-' || g"
+                " FROM generate_series($1::int, $2::int) g",
+                have,
+                agents - 1,
+            )
+    finally:
+        await conn.close()
+    runs: list[float] = []
+    for i in range(3):
+        started = time.perf_counter()
+        r = await stack.http.post(
+            "/api/admin/instructions/fanout",
+            json={"mode": "append", "key": "rules", "content": f"Bench rule {agents}-{i}."},
+        )
+        runs.append((time.perf_counter() - started) * 1000)
+        r.raise_for_status()
+        changed = r.json()["agents"]
+    return {
+        "agents": len(changed),
+        "first_ms": round(runs[0], 1),
+        "median_ms": round(statistics.median(runs), 1),
+    }
+
+
+def write_json(path: Path, results: dict[str, Any]) -> None:
+    path.write_text(json.dumps(results, indent=2))

@@ -1,0 +1,31 @@
+"""The benchmark harness runs end to end at tiny sizes, so it cannot rot between releases."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_bench_harness_smoke(tmp_path: Path) -> None:
+    out = tmp_path / "figures.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--smoke", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=110,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    figures = json.loads(out.read_text())
+    assert figures["sequential"]["turns"] == 5
+    assert figures["throughput"][0]["errors"] == 0 and figures["throughput"][0]["turns"] > 0
+    assert figures["first_token"]["measured"] == 3
+    assert figures["replay"]["events"] == 50
+    assert figures["recall"][0]["memories"] == 200
+    assert figures["fanout"][0]["agents"] >= 20
+    assert figures["peak_postgres_connections"] > 0
+    assert "sequential" in done.stdout
