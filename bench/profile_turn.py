@@ -97,7 +97,9 @@ async def run(turns: int, html: Path | None, show_sql: bool) -> None:
         await store.close()
     model.stop()
     total = sum(statements.values())
-    print(f"turns {turns}  p50 {statistics.median(latencies):.2f} ms  mean {statistics.fmean(latencies):.2f} ms")
+    print(
+        f"turns {turns}  p50 {statistics.median(latencies):.2f} ms  mean {statistics.fmean(latencies):.2f} ms"
+    )
     print(f"SQL statements per turn: {total / turns:.1f}")
     print(f"transactions per turn: {statements.get('BEGIN', 0) / turns:.1f}")
     if show_sql:
@@ -105,11 +107,13 @@ async def run(turns: int, html: Path | None, show_sql: bool) -> None:
             print(f"{count / turns:6.2f}  {stmt}")
     print(profiler.output_text(unicode=False, color=False, show_all=False))
     if html:
-        html.write_text(profiler.output_html())
+        await asyncio.to_thread(html.write_text, profiler.output_html())
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--turns", type=int, default=200)
     parser.add_argument("--html", type=Path)
     parser.add_argument("--sql", action="store_true", help="list every statement with its count per turn")

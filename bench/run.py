@@ -19,8 +19,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import scenarios  # noqa: E402
-from stack import machine, rss_mb, running_stack  # noqa: E402
+import scenarios
+from stack import machine, rss_mb, running_stack
 
 SCENARIOS = ("fleet", "sequential", "throughput", "streaming", "recall", "fanout")
 
@@ -106,11 +106,15 @@ def table(results: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--only", action="append", choices=SCENARIOS, help="run only these (repeatable)")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, for checking the harness")
     parser.add_argument("--database-url", help="use this PostgreSQL instead of an embedded one")
-    parser.add_argument("--json", type=Path, default=Path("bench/results.json"), help="where to write figures")
+    parser.add_argument(
+        "--json", type=Path, default=Path("bench/results.json"), help="where to write figures"
+    )
     args = parser.parse_args()
     sizes = SMOKE if args.smoke else FULL
     results = asyncio.run(run(set(args.only or SCENARIOS), sizes, args.database_url))

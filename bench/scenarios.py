@@ -77,7 +77,8 @@ async def throughput(
 ) -> dict[str, Any]:
     """`concurrency` clients, each with its own session on one of `agents`, for `seconds`."""
     urls = [
-        await stack.open_session(agents[w % len(agents)], f"load-{concurrency}-{w}") for w in range(concurrency)
+        await stack.open_session(agents[w % len(agents)], f"load-{concurrency}-{w}")
+        for w in range(concurrency)
     ]
     latencies: list[float] = []
     errors = 0
@@ -187,11 +188,48 @@ async def replay(stack: Stack, events: int = 10_000) -> dict[str, Any]:
 
 
 # 5 ------------------------------------------------------------------------------------------
-WORDS = (
-    "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar "
-    "papa quebec romeo sierra tango uniform victor whiskey xray yankee zulu invoice meeting budget "
-    "travel python postgres deploy customer renewal contract holiday birthday report launch"
-).split()
+WORDS = [
+    "alpha",
+    "bravo",
+    "charlie",
+    "delta",
+    "echo",
+    "foxtrot",
+    "golf",
+    "hotel",
+    "india",
+    "juliet",
+    "kilo",
+    "lima",
+    "mike",
+    "november",
+    "oscar",
+    "papa",
+    "quebec",
+    "romeo",
+    "sierra",
+    "tango",
+    "uniform",
+    "victor",
+    "whiskey",
+    "xray",
+    "yankee",
+    "zulu",
+    "invoice",
+    "meeting",
+    "budget",
+    "travel",
+    "python",
+    "postgres",
+    "deploy",
+    "customer",
+    "renewal",
+    "contract",
+    "holiday",
+    "birthday",
+    "report",
+    "launch",
+]
 
 
 async def recall(stack: Stack, memories_count: int, queries: int = 200) -> dict[str, Any]:

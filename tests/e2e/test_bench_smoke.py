@@ -22,7 +22,8 @@ def test_bench_harness_smoke(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     figures = json.loads(out.read_text())
     assert figures["sequential"]["turns"] == 5
-    assert figures["throughput"][0]["errors"] == 0 and figures["throughput"][0]["turns"] > 0
+    assert figures["throughput"][0]["errors"] == 0
+    assert figures["throughput"][0]["turns"] > 0
     assert figures["first_token"]["measured"] == 3
     assert figures["replay"]["events"] == 50
     assert figures["recall"][0]["memories"] == 200
