@@ -33,8 +33,8 @@ run: $(VENV)/.installed-run
 	$(BIN)/hermit up
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/lint-imports
 
 test: lint

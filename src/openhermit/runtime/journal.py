@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 from openhermit.protocol.events import OutboundEvent
 from openhermit.runtime.bus import Envelope, EventBus
 from openhermit.runtime.relay import Relay
@@ -12,15 +9,8 @@ from openhermit.runtime.rendering import outbound_for
 from openhermit.store.engine import Database, Tx
 from openhermit.store.notify import notify
 from openhermit.store.repos import events
+from openhermit.store.repos.events import EventDraft as NewEvent
 from openhermit.store.repos.events import StoredEvent
-
-
-@dataclass
-class NewEvent:
-    event_type: str
-    payload: dict[str, Any]
-    content: str | None = None
-    user_id: str | None = None
 
 
 class Journal:
@@ -39,19 +29,7 @@ class Journal:
         """
         if self.relay is not None:
             await self.relay.flush(agent_id, session_id)
-        stored = [
-            await events.append_event(
-                tx,
-                agent_id,
-                session_id,
-                r.event_type,
-                r.payload,
-                content=r.content,
-                user_id=r.user_id,
-                turn_id=turn_id,
-            )
-            for r in rows
-        ]
+        stored = await events.append_events(tx, agent_id, session_id, rows, turn_id=turn_id)
         if self.relay is not None and stored:
             await notify(tx, self.relay.stored_message(agent_id, session_id, stored[0].id, stored[-1].id))
         return stored

@@ -8,9 +8,7 @@ from dataclasses import dataclass, field
 from pydantic import SecretStr
 
 from openhermit.protocol.agent_config import ModelSettings
-from openhermit.runtime.models.anthropic_client import AnthropicClient
 from openhermit.runtime.models.base import Endpoint, ModelClient
-from openhermit.runtime.models.openai_client import OpenAIChatClient
 
 OPENAI_COMPLETIONS = "openai-completions"
 ANTHROPIC_MESSAGES = "anthropic-messages"
@@ -150,6 +148,12 @@ def resolve_endpoint(
 
 
 def _construct(endpoint: Endpoint) -> ModelClient:
+    # Each vendor SDK is imported on first use: a gateway that talks to one kind of endpoint
+    # does not carry the other SDK (about 40 MB of memory and a second of start-up each).
     if endpoint.api == ANTHROPIC_MESSAGES:
+        from openhermit.runtime.models.anthropic_client import AnthropicClient
+
         return AnthropicClient(endpoint)
+    from openhermit.runtime.models.openai_client import OpenAIChatClient
+
     return OpenAIChatClient(endpoint)

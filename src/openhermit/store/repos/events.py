@@ -54,6 +54,44 @@ async def append_event(
     return StoredEvent(event_id, agent_id, session_id, ts, event_type, payload, content, user_id, turn_id)
 
 
+@dataclass(frozen=True)
+class EventDraft:
+    """A row to insert into the log (its id and time come from the database)."""
+
+    event_type: str
+    payload: dict[str, Any]
+    content: str | None = None
+    user_id: str | None = None
+
+
+async def append_events(
+    tx: Tx, agent_id: str, session_id: str, drafts: list[EventDraft], *, turn_id: int | None = None
+) -> list[StoredEvent]:
+    """Insert several rows in one statement; ids follow the order of `drafts`."""
+    if not drafts:
+        return []
+    values = [
+        {
+            "agent_id": agent_id,
+            "session_id": session_id,
+            "event_type": d.event_type,
+            "payload": d.payload,
+            "content": d.content,
+            "user_id": d.user_id,
+            "turn_id": turn_id,
+        }
+        for d in drafts
+    ]
+    stmt = insert(SessionEvent).values(values).returning(SessionEvent.id, SessionEvent.ts)
+    assigned = sorted((await tx.execute(stmt)).all())  # identity values follow the VALUES order
+    return [
+        StoredEvent(
+            event_id, agent_id, session_id, ts, d.event_type, d.payload, d.content, d.user_id, turn_id
+        )
+        for (event_id, ts), d in zip(assigned, drafts, strict=True)
+    ]
+
+
 COLUMNS = (
     SessionEvent.id,
     SessionEvent.agent_id,
