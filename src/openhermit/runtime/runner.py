@@ -11,6 +11,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from openhermit.protocol.agent_config import AgentConfig
+from openhermit.protocol.agents import AgentRecord, Instruction
+from openhermit.protocol.policies import PolicyRecord
 from openhermit.runtime.approvals import consume_approved, request_approval
 from openhermit.runtime.compaction import compact
 from openhermit.runtime.context import build_messages, context_cap, needs_compaction, order_for_turn
@@ -24,6 +26,7 @@ from openhermit.runtime.prompt import Caller, build_system_prompt
 from openhermit.runtime.recorder import TurnRecorder
 from openhermit.runtime.tools.base import Tool, ToolContext, ToolFailed
 from openhermit.runtime.tools.catalog import turn_tools
+from openhermit.store.engine import Tx
 from openhermit.store.repos import agents, events, instructions, policies, sessions, turns
 from openhermit.store.repos.turns import TurnRow
 
@@ -63,6 +66,14 @@ class PreparedTurn:
     rules: list[Rule]
 
 
+@dataclass(frozen=True)
+class AgentSetup:
+    revision: int
+    agent: AgentRecord
+    instructions: list[Instruction]
+    policies: list[PolicyRecord]
+
+
 class AgentRunner:
     def __init__(self, agent_id: str, deps: RuntimeDeps) -> None:
         self.agent_id = agent_id
@@ -73,6 +84,7 @@ class AgentRunner:
         self._pending: set[str] = set()
         self._active: dict[str, ActiveTurn] = {}
         self._background: set[asyncio.Task[Any]] = set()
+        self._setup: AgentSetup | None = None
         self.on_turn_finished: list[Any] = []  # callbacks (session_id, completed_count, config)
 
     # State ---------------------------------------------------------------------------------
@@ -130,15 +142,30 @@ class AgentRunner:
         return turn
 
     # One turn ------------------------------------------------------------------------------
+    async def _agent_setup(self, tx: Tx) -> AgentSetup | None:
+        """The agent row, instructions and policies: cached, re-read when the revision moved."""
+        revision = await agents.agent_revision(tx, self.agent_id)
+        if revision is None:
+            return None
+        cached = self._setup
+        if cached is not None and cached.revision == revision:
+            return cached
+        agent = await agents.get_agent(tx, self.agent_id)
+        if agent is None:
+            return None
+        rows = await instructions.list_instructions(tx, self.agent_id)
+        stored = await policies.list_policies(tx, self.agent_id)
+        self._setup = AgentSetup(revision, agent, rows, stored)
+        return self._setup
+
     async def _prepare(self, turn: TurnRow, session_id: str) -> PreparedTurn:
         async with self.deps.db.transaction() as tx:
-            agent = await agents.get_agent(tx, self.agent_id)
-            rows = await instructions.list_instructions(tx, self.agent_id)
+            setup = await self._agent_setup(tx)
             session = await sessions.get_record(tx, self.agent_id, session_id)
             compaction, history = await events.context_events(tx, self.agent_id, session_id)
-            stored_rules = await policies.list_policies(tx, self.agent_id)
-        if agent is None or session is None:
+        if setup is None or session is None:
             raise TurnSetupError("The agent or session no longer exists.")
+        agent, rows, stored_rules = setup.agent, setup.instructions, setup.policies
         try:
             config = AgentConfig.model_validate(agent.config)
         except ValidationError as exc:

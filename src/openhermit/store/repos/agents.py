@@ -59,6 +59,12 @@ async def get_agent(tx: Tx, agent_id: str) -> AgentRecord | None:
     return _record(row) if row else None
 
 
+async def agent_revision(tx: Tx, agent_id: str) -> int | None:
+    """The agent's revision (None when it does not exist); it moves with every change of the
+    agent row, its instructions or its policies."""
+    return (await tx.execute(select(Agent.revision).where(Agent.agent_id == agent_id))).scalar_one_or_none()
+
+
 async def list_agents(tx: Tx, *, status: AgentStatus | None = None) -> list[AgentRecord]:
     stmt = select(Agent).order_by(Agent.agent_id)
     if status is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Index, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, Boolean, Index, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openhermit.store.tables.base import Base, agent_ref, jsonb_array, jsonb_object, ts_now, ts_touch
@@ -22,6 +22,8 @@ class Agent(Base):
     status: Mapped[str] = mapped_column(Text, server_default="active")
     created_at: Mapped[datetime] = ts_now()
     updated_at: Mapped[datetime] = ts_touch()
+    # Moved by triggers on every change of the agent, its instructions or its policies.
+    revision: Mapped[int] = mapped_column(BigInteger, server_default="0")
     __table_args__ = (Index(None, "status"),)
 
 
