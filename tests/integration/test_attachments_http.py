@@ -53,7 +53,8 @@ async def test_upload_round_trip_and_materialisation(
     made = await upload(client, admin_headers, "notes.txt", data)
     assert made.status_code == 201, made.text
     att = made.json()["attachment"]
-    assert att["id"].startswith("att_") and len(att["id"]) == 36
+    assert att["id"].startswith("att_")
+    assert len(att["id"]) == 36
     assert att["type"] == "file"
     assert att["name"] == att["safeName"] == "notes.txt"
     assert att["mimeType"] == "text/plain"
@@ -76,9 +77,11 @@ async def test_upload_round_trip_and_materialisation(
     assert raw.headers["content-length"] == str(len(data))
 
     one = await client.get(f"{URL}/{att['id']}", headers=admin_headers)
-    assert one.status_code == 200 and one.json() == {"attachment": att}
+    assert one.status_code == 200
+    assert one.json() == {"attachment": att}
     listed = await client.get(URL, headers=admin_headers)
-    assert listed.status_code == 200 and listed.json() == {"attachments": [att]}
+    assert listed.status_code == 200
+    assert listed.json() == {"attachments": [att]}
 
 
 async def test_stored_under_the_local_provider_key(
@@ -98,7 +101,8 @@ async def test_without_a_sandbox_backend_materialisation_fails_clearly(
     att = made.json()["attachment"]
     assert att["materializationState"] == "failed"
     assert "No sandbox backend" in att["materializationError"]
-    assert att["sandboxPath"] is None and att["sandboxId"] is None
+    assert att["sandboxPath"] is None
+    assert att["sandboxId"] is None
     raw = await client.get(f"{URL}/{att['id']}/bytes", headers=admin_headers)
     assert raw.content == b"abc"
 
@@ -181,7 +185,8 @@ async def test_configured_limit(
     platform.runtime.settings = platform.settings.model_copy(update={"attachments_max_bytes": 10})
     assert (await upload(client, admin_headers, "a.txt", b"x" * 10)).status_code == 201
     over = await upload(client, admin_headers, "a.txt", b"x" * 11)
-    assert over.status_code == 413 and set(over.json()) == {"error"}
+    assert over.status_code == 413
+    assert set(over.json()) == {"error"}
 
 
 @pytest.mark.parametrize(

@@ -157,7 +157,9 @@ class SafeFetcher:
             raise AttachmentFetchFailed(f"Invalid URL {url!r}: {exc}") from None
         allowed_schemes = ("https", "http") if self.allow_http else ("https",)
         if parsed.scheme not in allowed_schemes:
-            raise AttachmentFetchFailed(f"Refused {url}: only {' and '.join(allowed_schemes)} URLs are fetched.")
+            raise AttachmentFetchFailed(
+                f"Refused {url}: only {' and '.join(allowed_schemes)} URLs are fetched."
+            )
         host = parsed.host
         if not host:
             raise AttachmentFetchFailed(f"Refused {url}: the URL has no host.")

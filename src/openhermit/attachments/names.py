@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import mimetypes
 import re
-from urllib.parse import quote
 from typing import Literal
+from urllib.parse import quote
 
 import filetype
 

@@ -50,7 +50,9 @@ class SupabaseBlobStore:
 
     @staticmethod
     def _fail(action: str, response: httpx.Response) -> UpstreamError:
-        return UpstreamError(f"Supabase storage {action} failed: HTTP {response.status_code} {response.text[:200]}")
+        return UpstreamError(
+            f"Supabase storage {action} failed: HTTP {response.status_code} {response.text[:200]}"
+        )
 
     async def put(self, key: str, data: bytes, content_type: str) -> None:
         headers = {"Content-Type": content_type, "x-upsert": "true", "cache-control": "3600"}

@@ -52,7 +52,9 @@ async def read_bytes(deps: RuntimeDeps, record: AttachmentRecord) -> bytes:
     return await store.get(record.storage_key)
 
 
-async def materialise(deps: RuntimeDeps, record: AttachmentRecord, data: bytes | None = None) -> AttachmentRecord:
+async def materialise(
+    deps: RuntimeDeps, record: AttachmentRecord, data: bytes | None = None
+) -> AttachmentRecord:
     """Copy the file into the agent's default sandbox; the row ends `copied` or `failed`."""
     if deps.sandboxes is None:
         state, sandbox_id, path, error = "failed", None, None, NO_SANDBOX

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from openhermit.protocol.sessions import SessionRecord
 from openhermit.runtime.models.base import ChatMessage, ToolCallPart
@@ -75,6 +76,21 @@ def order_for_turn(rows: list[StoredEvent], turn_id: int | None) -> list[StoredE
     return [row for row in ordered if key(row)[0] <= limit or row.turn_id == turn_id]
 
 
+def describe_attachments(attachments: list[dict[str, Any]]) -> str:
+    """What the model is told about the files of a user message (spec §10)."""
+    lines = [
+        "Attached files (read them with attachment_fetch, or use the file at its sandbox path; "
+        "attachment_list shows them all):"
+    ]
+    for item in attachments:
+        where = item.get("sandboxPath") or "not copied into the sandbox yet"
+        lines.append(
+            f"- {item.get('id') or item.get('url') or '(inline)'}: {item.get('name') or 'unnamed'} "
+            f"({item.get('mimeType') or 'unknown type'}, {item.get('size', '?')} bytes) at {where}"
+        )
+    return "\n".join(lines)
+
+
 def build_messages(
     session: SessionRecord, compaction: StoredEvent | None, rows: list[StoredEvent], *, tool_cap: int
 ) -> list[ChatMessage]:
@@ -99,6 +115,8 @@ def build_messages(
             name = p.get("name")
             if session.type == "group" and name:
                 text = f"[{name}] {text}"
+            if p.get("attachments"):
+                text = f"{text}\n\n{describe_attachments(p['attachments'])}"
             messages.append(ChatMessage(role="user", text=text))
         elif row.event_type == "assistant":
             calls = [

@@ -61,9 +61,7 @@ async def _file_of(request: Request, max_bytes: int) -> tuple[str | None, bytes,
         await form.close()
 
 
-async def _visible(
-    request: Request, agent_id: str, session_id: str
-) -> tuple[AgentRunner, AgentAccess]:
+async def _visible(request: Request, agent_id: str, session_id: str) -> tuple[AgentRunner, AgentAccess]:
     runner, access = await access_for(request, agent_id)
     await session_ops.visible_session(runner, access, session_id)
     return runner, access
@@ -111,7 +109,9 @@ async def list_attachments(
 
 
 @router.get(BASE + "/{attachment_id}", response_model=AttachmentEnvelope)
-async def get_attachment(request: Request, agent_id: str, session_id: str, attachment_id: str) -> JSONResponse:
+async def get_attachment(
+    request: Request, agent_id: str, session_id: str, attachment_id: str
+) -> JSONResponse:
     runner, _ = await _visible(request, agent_id, session_id)
     record = await _attachment(runner, session_id, attachment_id)
     return JSONResponse({"attachment": record.view().wire()})

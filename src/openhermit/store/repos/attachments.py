@@ -9,7 +9,6 @@ from openhermit.store.engine import Tx
 from openhermit.store.tables.sessions import SessionAttachment
 
 
-
 def _record(row: SessionAttachment) -> AttachmentRecord:
     return AttachmentRecord.model_validate(row, from_attributes=True)
 
@@ -54,7 +53,9 @@ async def get_attachment(tx: Tx, agent_id: str, attachment_id: str) -> Attachmen
     return _record(row) if row is not None and row.agent_id == agent_id else None
 
 
-async def list_for_session(tx: Tx, agent_id: str, session_id: str, limit: int = 100) -> list[AttachmentRecord]:
+async def list_for_session(
+    tx: Tx, agent_id: str, session_id: str, limit: int = 100
+) -> list[AttachmentRecord]:
     rows = await tx.execute(
         select(SessionAttachment)
         .where(SessionAttachment.agent_id == agent_id, SessionAttachment.session_id == session_id)
