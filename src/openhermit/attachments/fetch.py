@@ -66,11 +66,11 @@ def address_refusal(address: str, allowed: Sequence[IPNetwork] = ()) -> str | No
     if any(addr in net for net in allowed):
         return None
     for label, flag in (
+        ("unspecified", addr.is_unspecified),
         ("loopback", addr.is_loopback),
         ("link-local", addr.is_link_local),
         ("private", addr.is_private),
         ("multicast", addr.is_multicast),
-        ("unspecified", addr.is_unspecified),
         ("reserved", addr.is_reserved),
     ):
         if flag:
@@ -177,8 +177,12 @@ class SafeFetcher:
             raise AttachmentFetchFailed(f"Cannot resolve {host}: no addresses.")
         for address in addresses:
             reason = address_refusal(address, self.allowed_networks)
+            if reason and address == host:
+                raise AttachmentFetchFailed(f"Refused {url}: {reason}.")
             if reason:
-                raise AttachmentFetchFailed(f"Refused {url}: {host} resolves to {reason}.")
+                raise AttachmentFetchFailed(
+                    f"Refused {url}: {host} resolves to a refused address ({reason})."
+                )
         return parsed.copy_with(host=addresses[0].split("%", 1)[0])
 
     async def _get(
