@@ -161,7 +161,7 @@ async def test_redirects_are_followed_up_to_five(origin: Origin) -> None:
 
 async def test_redirect_to_a_private_address_is_refused(origin: Origin) -> None:
     fetcher = SafeFetcher(max_bytes=1000, allow_http=True, allowed_networks=LOOPBACK)
-    with pytest.raises(AttachmentFetchFailed, match="10.0.0.1 is a private address"):
+    with pytest.raises(AttachmentFetchFailed, match=r"10\.0\.0\.1 is a private address"):
         await fetcher.fetch(f"http://127.0.0.1:{origin.port}/to-private")
 
 

@@ -1,0 +1,156 @@
+"""The attachment tools, called by the (fake) model in real turns through the gateway."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from openhermit.gateway.platform import Platform
+from openhermit.runtime.tools.base import ANY
+from openhermit.runtime.tools.catalog import turn_tools
+from openhermit.store.engine import Database
+from openhermit.testing.fake_model import FakeModelServer, Reply
+from openhermit.testing.fake_sandbox import FakeSandboxResolver
+from tests.runtime_helpers import create_agent, open_session, parse_sse, point_at_fake
+
+H = {"Authorization": "Bearer test-admin-token"}
+BASE = "/api/agents/tools/sessions/cli:s1"
+
+
+@pytest.fixture
+async def agent(client: httpx.AsyncClient, db: Database, fake_model: FakeModelServer) -> None:
+    await create_agent(client, H, "tools")
+    await point_at_fake(db, "tools", fake_model)
+    await open_session(client, H, "tools", "cli:s1")
+
+
+async def upload(client: httpx.AsyncClient, name: str, data: bytes, mime: str = "text/plain") -> dict:
+    made = await client.post(f"{BASE}/attachments", files={"file": (name, data, mime)}, headers=H)
+    assert made.status_code == 201, made.text
+    return made.json()["attachment"]
+
+
+async def turn(client: httpx.AsyncClient, text: str) -> dict:
+    answer = await client.post(f"{BASE}/messages", params={"wait": "true"}, json={"text": text}, headers=H)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_tools_are_offered_to_everyone() -> None:
+    tools = turn_tools()
+    for name in ("attachment_list", "attachment_fetch", "attachment_upload", "attachment_send"):
+        assert tools[name].default_grants == ANY
+
+
+async def test_list_and_fetch(
+    client: httpx.AsyncClient, fake_model: FakeModelServer, agent: None, platform: Platform
+) -> None:
+    platform.runtime.sandboxes = FakeSandboxResolver()
+    att = await upload(client, "notes.md", b"# Notes\nThe launch code is 0000.\n")
+    binary = await upload(client, "blob.bin", b"\x00\x01\x02" * 10, "application/octet-stream")
+    fake_model.script(
+        Reply(tool_calls=[("attachment_list", {})]),
+        Reply(tool_calls=[("attachment_fetch", {"attachment_id": att["id"]})]),
+        Reply(tool_calls=[("attachment_fetch", {"attachment_id": binary["id"]})]),
+        Reply(tool_calls=[("attachment_fetch", {"attachment_id": "att_missing"})]),
+        Reply(text="The code is 0000."),
+    )
+    body = await turn(client, "What is in my notes?")
+    assert body["text"] == "The code is 0000."
+    listed, text, meta, missing = body["toolCalls"]
+    assert listed["isError"] is False
+    assert att["id"] in listed["text"]
+    assert att["sandboxPath"] in listed["text"]
+    assert binary["id"] in listed["text"]
+    assert text["text"] == "# Notes\nThe launch code is 0000.\n"
+    assert binary["sha256"] in meta["text"]  # binary files come back as metadata
+    assert missing["isError"] is True
+    assert "not found" in missing["text"]
+
+
+async def test_the_user_message_lists_its_attachments_for_the_model(
+    client: httpx.AsyncClient, fake_model: FakeModelServer, agent: None, platform: Platform
+) -> None:
+    platform.runtime.sandboxes = FakeSandboxResolver()
+    att = await upload(client, "photo.txt", b"hello")
+    fake_model.script(Reply(text="ok"))
+    answer = await client.post(
+        f"{BASE}/messages",
+        params={"wait": "true"},
+        json={
+            "text": "see attached",
+            "attachments": [
+                {
+                    "id": att["id"],
+                    "type": "file",
+                    "name": "photo.txt",
+                    "sandboxPath": att["sandboxPath"],
+                    "mimeType": "text/plain",
+                    "size": 5,
+                }
+            ],
+        },
+        headers=H,
+    )
+    assert answer.status_code == 200, answer.text
+    prompt = fake_model.received[-1].text()
+    assert att["id"] in prompt
+    assert att["sandboxPath"] in prompt
+    assert "attachment_fetch" in prompt
+
+
+async def test_fetch_retries_a_failed_materialisation(
+    client: httpx.AsyncClient, fake_model: FakeModelServer, agent: None, platform: Platform
+) -> None:
+    att = await upload(client, "late.txt", b"arrives later")  # no sandbox backend yet
+    assert att["materializationState"] == "failed"
+    resolver = FakeSandboxResolver()
+    platform.runtime.sandboxes = resolver
+    fake_model.script(
+        Reply(tool_calls=[("attachment_fetch", {"attachment_id": att["id"], "mode": "metadata"})]),
+        Reply(text="done"),
+    )
+    body = await turn(client, "fetch it")
+    assert '"materializationState": "copied"' in body["toolCalls"][0]["text"]
+    now = (await client.get(f"{BASE}/attachments/{att['id']}", headers=H)).json()["attachment"]
+    assert now["materializationState"] == "copied"
+    assert now["materializationError"] is None
+    sandbox = resolver.sandboxes[("tools", "default")]
+    assert await sandbox.read_file(now["sandboxPath"]) == b"arrives later"
+
+
+async def test_upload_from_the_sandbox_and_send(
+    client: httpx.AsyncClient, fake_model: FakeModelServer, agent: None, platform: Platform
+) -> None:
+    resolver = FakeSandboxResolver()
+    platform.runtime.sandboxes = resolver
+    sandbox = await resolver.for_agent("tools")
+    await sandbox.write_file("out/chart.csv", b"a,b\n1,2\n")
+    fake_model.script(
+        Reply(tool_calls=[("attachment_upload", {"path": "out/chart.csv", "name": "Chart.csv"})]),
+        Reply(text="uploaded"),
+    )
+    body = await turn(client, "make a chart")
+    assert body["toolCalls"][0]["isError"] is False
+    [att] = (await client.get(f"{BASE}/attachments", headers=H)).json()["attachments"]
+    assert att["name"] == "Chart.csv"
+    assert att["mimeType"] == "text/csv"
+    assert (await client.get(f"{BASE}/attachments/{att['id']}/bytes", headers=H)).content == b"a,b\n1,2\n"
+
+    fake_model.script(
+        Reply(tool_calls=[("attachment_send", {"id": att["id"], "caption": "Here it is"})]),
+        Reply(text="sent"),
+    )
+    answer = await client.post(
+        f"{BASE}/messages", params={"stream": "true"}, json={"text": "send it"}, headers=H
+    )
+    frames = parse_sse(answer.text)
+    [event] = [f["data"] for f in frames if f["event"] == "attachment"]
+    assert event["attachmentId"] == att["id"]
+    assert event["kind"] == "document"
+    assert event["mimeType"] == "text/csv"
+    assert event["caption"] == "Here it is"
+    history = (await client.get(f"{BASE}/messages", headers=H)).json()
+    sent = [m for m in history if m["role"] == "assistant" and m.get("attachments")]
+    assert sent[0]["content"] == "Here it is"
+    assert sent[0]["attachments"][0]["id"] == att["id"]
