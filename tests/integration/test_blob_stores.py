@@ -17,7 +17,7 @@ from openhermit.attachments.blobs import BlobNotFound, BlobStore, blob_store_fac
 from openhermit.attachments.local_store import LocalBlobStore
 from openhermit.config import Settings
 from openhermit.errors import ConfigError, Invalid, UpstreamError
-from openhermit.gateway.platform import Platform
+from openhermit.gateway.platform import Platform, start_platform
 from openhermit.testing.fake_sandbox import FakeSandboxResolver
 from openhermit.testing.fake_supabase import FakeSupabaseStorage
 from tests.runtime_helpers import create_agent, open_session
@@ -196,3 +196,8 @@ async def test_http_upload_through_remote_providers(
     raw = await client.get(f"{url}/{att['id']}/bytes", headers=admin_headers)
     assert raw.content == data
     assert not (platform.settings.home / "attachments").exists()  # nothing went to the local store
+
+
+async def test_an_unknown_provider_stops_start_up(settings: Settings) -> None:
+    with pytest.raises(ConfigError, match="OPENHERMIT_ATTACHMENTS_PROVIDER: unknown provider 'ftp'"):
+        await start_platform(settings.model_copy(update={"attachments_provider": "ftp"}))
