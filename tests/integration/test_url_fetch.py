@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from openhermit.attachments.fetch import AttachmentFetchFailed, SafeFetcher, address_refusal, parse_networks
 from openhermit.gateway.platform import Platform
@@ -239,3 +246,94 @@ async def test_message_with_a_url_attachment_is_fetched_and_stored(
         f"/api/agents/a1/sessions/cli:s1/attachments/{att['id']}/bytes", headers=admin_headers
     )
     assert raw.content == b"fetched content"
+
+
+def _tls_material(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A private CA and a certificate for `files.test` signed by it (cert, key, CA cert)."""
+    now = datetime.now(UTC)
+
+    def name(common: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(name("test CA"))
+        .issuer_name(name("test CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name("files.test"))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("files.test")]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    paths = tmp_path / "cert.pem", tmp_path / "key.pem", tmp_path / "ca.pem"
+    paths[0].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    paths[2].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    return paths
+
+
+async def test_https_presents_the_host_name_for_sni_and_certificate_checks(
+    origin: Origin, tmp_path: Path
+) -> None:
+    cert, key, ca = _tls_material(tmp_path)
+    server_names: list[str | None] = []
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    context.sni_callback = lambda sock, server_name, ctx: server_names.append(server_name)
+    origin.server.socket = context.wrap_socket(origin.server.socket, server_side=True)
+    trust = ssl.create_default_context(cafile=str(ca))
+    resolver = resolver_for({"files.test": ["127.0.0.1"], "other.test": ["127.0.0.1"]})
+    fetcher = SafeFetcher(max_bytes=1000, allowed_networks=LOOPBACK, resolver=resolver, verify=trust)
+    fetched = await fetcher.fetch(f"https://files.test:{origin.port}/file.txt")
+    assert fetched.data == b"fetched content"
+    assert server_names == ["files.test"]
+    assert origin.hosts == [f"files.test:{origin.port}"]
+    # The certificate is checked against the host name, so another name on the same address fails.
+    with pytest.raises(AttachmentFetchFailed, match=r"CERTIFICATE_VERIFY_FAILED|certificate"):
+        await fetcher.fetch(f"https://other.test:{origin.port}/file.txt")
+
+
+async def test_a_retried_message_does_not_fetch_again(
+    client: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    passthrough: FakeSandboxResolver,
+    platform: Platform,
+    origin: Origin,
+) -> None:
+    platform.runtime.settings = platform.settings.model_copy(
+        update={"attachments_fetch_allow_http": True, "attachments_fetch_allowed_networks": "127.0.0.1/32"}
+    )
+    body = {
+        "text": "look",
+        "messageId": "m-1",
+        "attachments": [{"type": "file", "url": f"http://127.0.0.1:{origin.port}/file.txt"}],
+    }
+    for _ in range(2):
+        response = await client.post(
+            "/api/agents/a1/sessions/cli:s1/messages",
+            json=body,
+            params={"append": "true"},
+            headers=admin_headers,
+        )
+        assert response.status_code == 200, response.text
+    listed = (await client.get("/api/agents/a1/sessions/cli:s1/attachments", headers=admin_headers)).json()
+    assert len(listed["attachments"]) == 1
+    assert len(origin.hosts) == 1

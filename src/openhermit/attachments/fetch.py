@@ -12,6 +12,7 @@ import asyncio
 import ipaddress
 import re
 import socket
+import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from email.message import Message
@@ -115,7 +116,9 @@ class SafeFetcher:
     resolver: Resolver = system_resolver
     timeout_seconds: float = TIMEOUT_SECONDS
     max_redirects: int = MAX_REDIRECTS
-    transport: httpx.AsyncBaseTransport | None = field(default=None, repr=False)
+    # TLS verification (a context with a private CA in tests); certificates are always checked
+    # against the URL's host name, never the address connected to.
+    verify: ssl.SSLContext | bool = field(default=True, repr=False)
 
     async def fetch(self, url: str) -> Fetched:
         """The body of `url`; `AttachmentFetchFailed` with the reason otherwise."""
@@ -130,7 +133,7 @@ class SafeFetcher:
     async def _follow(self, url: str) -> Fetched:
         timeout = httpx.Timeout(self.timeout_seconds)
         async with httpx.AsyncClient(
-            timeout=timeout, follow_redirects=False, transport=self.transport, trust_env=False
+            timeout=timeout, follow_redirects=False, verify=self.verify, trust_env=False
         ) as client:
             current = url
             for _hop in range(self.max_redirects + 1):

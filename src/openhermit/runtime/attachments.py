@@ -15,13 +15,13 @@ from openhermit.attachments.blobs import BlobStore, open_blob_store
 from openhermit.attachments.fetch import SafeFetcher, parse_networks
 from openhermit.attachments.names import path_segment
 from openhermit.attachments.service import Upload, ingest
-from openhermit.errors import NotFound, OpenHermitError
+from openhermit.errors import NotFound
 from openhermit.protocol.attachments import AttachmentRecord
 from openhermit.protocol.sessions import SessionAttachment, SessionMessage
 from openhermit.runtime.access import AgentAccess
 from openhermit.runtime.deps import RuntimeDeps
 from openhermit.store.repos import attachments as repo
-from openhermit.store.repos import sessions
+from openhermit.store.repos import receipts, sessions
 
 log = logging.getLogger(__name__)
 ATTACHMENTS_DIR = ".openhermit/attachments"
@@ -65,7 +65,7 @@ async def materialise(
             target = sandbox_path(sandbox.agent_home, record)
             await sandbox.write_file(target, data if data is not None else await read_bytes(deps, record))
             state, sandbox_id, path, error = "copied", sandbox.id, target, None
-        except (OpenHermitError, OSError) as exc:
+        except Exception as exc:  # any backend failure is recorded on the row, not raised
             log.warning("materialising attachment %s failed: %s", record.id, exc)
             state, sandbox_id, path, error = "failed", None, None, str(exc) or type(exc).__name__
     async with deps.db.transaction() as tx:
@@ -118,10 +118,12 @@ async def resolve_url_attachments(
     """URL passthrough: fetch each `{url}` attachment (SSRF-guarded) and store it as a session
     attachment; failures are `attachment_fetch_failed` (400)."""
     pending = [a for a in message.attachments or [] if a.url and not a.id]
-    if not pending:
-        return message
+    if not pending or session_id == "inbox":
+        return message  # nothing to fetch, or a message that will be refused anyway
     async with deps.db.transaction() as tx:
         access.require_session(await sessions.get_record(tx, agent_id, session_id), session_id)
+        if message.message_id and await receipts.find_receipt(tx, agent_id, session_id, message.message_id):
+            return message  # a retry of a stored message: it is deduplicated, not fetched again
     fetcher = url_fetcher(deps)
     resolved: list[SessionAttachment] = []
     for item in message.attachments or []:
