@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import httpx
 import pytest
 
@@ -11,7 +13,8 @@ from openhermit.runtime.tools.catalog import turn_tools
 from openhermit.store.engine import Database
 from openhermit.testing.fake_model import FakeModelServer, Reply
 from openhermit.testing.fake_sandbox import FakeSandboxResolver
-from tests.runtime_helpers import create_agent, open_session, parse_sse, point_at_fake
+from tests.integration.test_attachments_http import png_bytes
+from tests.runtime_helpers import create_agent, fake_model_config, open_session, parse_sse, point_at_fake
 
 H = {"Authorization": "Bearer test-admin-token"}
 BASE = "/api/agents/tools/sessions/cli:s1"
@@ -154,3 +157,46 @@ async def test_upload_from_the_sandbox_and_send(
     sent = [m for m in history if m["role"] == "assistant" and m.get("attachments")]
     assert sent[0]["content"] == "Here it is"
     assert sent[0]["attachments"][0]["id"] == att["id"]
+
+
+@pytest.mark.parametrize("api", ["openai", "anthropic"])
+async def test_images_are_inlined_for_multimodal_models(
+    client: httpx.AsyncClient, db: Database, fake_model: FakeModelServer, platform: Platform, api: str
+) -> None:
+    await create_agent(client, H, "eyes")
+    await point_at_fake(db, "eyes", fake_model, api=api)
+    await open_session(client, H, "eyes", "cli:s1")
+    base = "/api/agents/eyes/sessions/cli:s1"
+    png = png_bytes()
+    made = await client.post(f"{base}/attachments", files={"file": ("p.png", png, "image/png")}, headers=H)
+    att = made.json()["attachment"]
+    big = await client.post(
+        f"{base}/attachments",
+        files={"file": ("big.png", png + b"\0" * (1024 * 1024), "image/png")},
+        headers=H,
+    )
+    ref = [{"id": att["id"], "type": "file"}, {"id": big.json()["attachment"]["id"], "type": "file"}]
+    message = {"text": "what is this?", "attachments": ref}
+
+    fake_model.script(Reply(text="no eyes"))
+    await client.post(f"{base}/messages", params={"wait": "true"}, json=message, headers=H)
+    encoded = base64.b64encode(png).decode()
+    assert encoded not in fake_model.received[-1].text()  # the model is not multimodal by default
+
+    await point_at_fake(
+        db, "eyes", fake_model, api=api, model={**fake_model_config(fake_model, api)["model"], "images": True}
+    )
+    fake_model.script(Reply(text="a green pixel"))
+    await client.post(f"{base}/messages", params={"wait": "true"}, json=message, headers=H)
+    body = fake_model.received[-1].body
+    last_user = [m for m in body["messages"] if m["role"] == "user"][-1]
+    if api == "openai":
+        images = [p for p in last_user["content"] if p["type"] == "image_url"]
+        assert [i["image_url"]["url"] for i in images] == [f"data:image/png;base64,{encoded}"]
+    else:
+        images = [b for b in last_user["content"] if b["type"] == "image"]
+        assert [i["source"] for i in images] == [
+            {"type": "base64", "media_type": "image/png", "data": encoded}
+        ]
+    # Only the latest attachment-bearing message is inlined: the earlier one is text only.
+    assert fake_model.received[-1].text().count(encoded) == 1

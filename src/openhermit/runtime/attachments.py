@@ -15,13 +15,15 @@ from openhermit.attachments.blobs import BlobStore, open_blob_store
 from openhermit.attachments.fetch import SafeFetcher, parse_networks
 from openhermit.attachments.names import path_segment
 from openhermit.attachments.service import Upload, ingest
-from openhermit.errors import NotFound
+from openhermit.errors import NotFound, OpenHermitError
 from openhermit.protocol.attachments import AttachmentRecord
 from openhermit.protocol.sessions import SessionAttachment, SessionMessage
 from openhermit.runtime.access import AgentAccess
 from openhermit.runtime.deps import RuntimeDeps
+from openhermit.runtime.models.base import ImagePart
 from openhermit.store.repos import attachments as repo
 from openhermit.store.repos import receipts, sessions
+from openhermit.store.repos.events import StoredEvent
 
 log = logging.getLogger(__name__)
 ATTACHMENTS_DIR = ".openhermit/attachments"
@@ -145,3 +147,38 @@ async def resolve_url_attachments(
         )
         resolved.append(as_message_attachment(record).model_copy(update={"url": item.url}))
     return message.model_copy(update={"attachments": resolved})
+
+
+INLINE_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+INLINE_MAX_IMAGES = 4
+INLINE_MAX_BYTES = 1024 * 1024
+
+
+async def inline_images(
+    deps: RuntimeDeps, agent_id: str, rows: list[StoredEvent]
+) -> dict[int, list[ImagePart]]:
+    """Images to show a multimodal model (spec §10): those of the latest user message that has
+    attachments, at most 4, each at most 1 MiB. Keyed by the message's row id."""
+    latest = next(
+        (r for r in reversed(rows) if r.event_type == "user" and r.payload.get("attachments")), None
+    )
+    if latest is None:
+        return {}
+    ids = [a["id"] for a in latest.payload["attachments"] if isinstance(a, dict) and a.get("id")]
+    parts: list[ImagePart] = []
+    async with deps.db.transaction() as tx:
+        records = [await repo.get_attachment(tx, agent_id, i) for i in ids]
+    for record in records:
+        if len(parts) >= INLINE_MAX_IMAGES:
+            break
+        if (
+            record is None
+            or record.mime_type not in INLINE_IMAGE_TYPES
+            or record.size_bytes > INLINE_MAX_BYTES
+        ):
+            continue
+        try:
+            parts.append(ImagePart(record.mime_type, await read_bytes(deps, record)))
+        except OpenHermitError as exc:
+            log.warning("cannot inline attachment %s: %s", record.id, exc)
+    return {latest.id: parts} if parts else {}

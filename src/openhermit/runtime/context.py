@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from openhermit.protocol.sessions import SessionRecord
-from openhermit.runtime.models.base import ChatMessage, ToolCallPart
+from openhermit.runtime.models.base import ChatMessage, ImagePart, ToolCallPart
 from openhermit.store.repos.events import StoredEvent
 
 PERSIST_OVER_CHARS = 8_000
@@ -92,8 +93,14 @@ def describe_attachments(attachments: list[dict[str, Any]]) -> str:
 
 
 def build_messages(
-    session: SessionRecord, compaction: StoredEvent | None, rows: list[StoredEvent], *, tool_cap: int
+    session: SessionRecord,
+    compaction: StoredEvent | None,
+    rows: list[StoredEvent],
+    *,
+    tool_cap: int,
+    images: Mapping[int, list[ImagePart]] | None = None,
 ) -> list[ChatMessage]:
+    """The conversation for the model; `images` (by user row id) are inlined into those rows."""
     messages: list[ChatMessage] = []
     if compaction is not None:
         summary = compaction.payload.get("summary", "")
@@ -117,7 +124,7 @@ def build_messages(
                 text = f"[{name}] {text}"
             if p.get("attachments"):
                 text = f"{text}\n\n{describe_attachments(p['attachments'])}"
-            messages.append(ChatMessage(role="user", text=text))
+            messages.append(ChatMessage(role="user", text=text, images=list((images or {}).get(row.id, []))))
         elif row.event_type == "assistant":
             calls = [
                 ToolCallPart(c["id"], c["name"], c.get("arguments") or {}) for c in p.get("toolCalls", [])
