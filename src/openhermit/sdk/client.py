@@ -396,10 +396,6 @@ class AsyncGatewayClient:
         return await self.request("POST", f"/api/agents/{_q(agent_id)}/sessions/{_q(session_id)}/interrupt")
 
     # Attachments ---------------------------------------------------------------------------
-    def _attachments_path(self, agent_id: str, session_id: str, attachment_id: str | None = None) -> str:
-        path = f"/api/agents/{_q(agent_id)}/sessions/{_q(session_id)}/attachments"
-        return f"{path}/{_q(attachment_id)}" if attachment_id else path
-
     async def _send_raw(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
             response = await self._http.request(method, path, **kwargs)
@@ -419,23 +415,21 @@ class AsyncGatewayClient:
         mime_type: str = "application/octet-stream",
     ) -> Any:
         """Upload a file (multipart field `file`); the `{attachment}` answer."""
-        path = self._attachments_path(agent_id, session_id)
+        path = f"/api/agents/{_q(agent_id)}/sessions/{_q(session_id)}/attachments"
         response = await self._send_raw("POST", path, files={"file": (filename, data, mime_type)})
         return response.json()
 
     async def list_attachments(self, agent_id: str, session_id: str, *, scope: str | None = None) -> Any:
-        params = {"scope": scope} if scope else None
-        return await self.request(
-            "GET", self._attachments_path(agent_id, session_id), params=params, retry=True
-        )
+        path = f"/api/agents/{_q(agent_id)}/sessions/{_q(session_id)}/attachments"
+        return await self.request("GET", path, params={"scope": scope} if scope else None, retry=True)
 
     async def get_attachment(self, agent_id: str, session_id: str, attachment_id: str) -> Any:
-        path = self._attachments_path(agent_id, session_id, attachment_id)
+        path = f"/api/agents/{_q(agent_id)}/sessions/{_q(session_id)}/attachments/{_q(attachment_id)}"
         return await self.request("GET", path, retry=True)
 
     async def attachment_bytes(self, agent_id: str, session_id: str, attachment_id: str) -> bytes:
         """The stored bytes of an attachment."""
-        path = self._attachments_path(agent_id, session_id, attachment_id) + "/bytes"
+        path = f"/api/agents/{_q(agent_id)}/sessions/{_q(session_id)}/attachments/{_q(attachment_id)}/bytes"
         return (await self._send_raw("GET", path)).content
 
 
