@@ -200,3 +200,19 @@ async def test_images_are_inlined_for_multimodal_models(
         ]
     # Only the latest attachment-bearing message is inlined: the earlier one is text only.
     assert fake_model.received[-1].text().count(encoded) == 1
+
+
+async def test_fetch_copies_a_deleted_file_again(
+    client: httpx.AsyncClient, fake_model: FakeModelServer, agent: None, platform: Platform
+) -> None:
+    resolver = FakeSandboxResolver()
+    platform.runtime.sandboxes = resolver
+    att = await upload(client, "keep.txt", b"keep me")
+    sandbox = await resolver.for_agent("tools")
+    await sandbox.delete(att["sandboxPath"])
+    fake_model.script(
+        Reply(tool_calls=[("attachment_fetch", {"attachment_id": att["id"], "mode": "metadata"})]),
+        Reply(text="done"),
+    )
+    await turn(client, "fetch it")
+    assert await sandbox.read_file(att["sandboxPath"]) == b"keep me"

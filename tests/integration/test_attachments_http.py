@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import struct
 import zlib
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -256,3 +257,29 @@ async def test_user_scope_lists_the_callers_uploads(
     assert bad.status_code == 400
     admin_user_scope = await client.get(URL, params={"scope": "user"}, headers=admin_headers)
     assert admin_user_scope.status_code == 400
+
+
+async def test_chunked_upload_without_length_is_capped(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], session: None, platform: Platform
+) -> None:
+    platform.runtime.settings = platform.settings.model_copy(update={"attachments_max_bytes": 1000})
+    boundary = "zzBOUNDARYzz"
+
+    def body(size: int) -> list[bytes]:
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.bin"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        return [head, *([b"x" * 1000] * (size // 1000)), f"\r\n--{boundary}--\r\n".encode()]
+
+    async def chunks(parts: list[bytes]) -> AsyncIterator[bytes]:
+        for part in parts:
+            yield part
+
+    headers = {**admin_headers, "content-type": f"multipart/form-data; boundary={boundary}"}
+    fits = await client.post(URL, content=chunks(body(1000)), headers=headers)
+    assert fits.status_code == 201, fits.text
+    assert fits.json()["attachment"]["size"] == 1000
+    huge = await client.post(URL, content=chunks(body(200_000)), headers=headers)
+    assert huge.status_code == 413
+    assert huge.json()["error"]["code"] == "payload_too_large"

@@ -78,11 +78,16 @@ async def materialise(
 
 
 async def ensure_materialised(deps: RuntimeDeps, record: AttachmentRecord) -> AttachmentRecord:
-    """Retry materialisation unless the file is already in the sandbox."""
-    if record.materialization_state == "copied" and deps.sandboxes is not None:
+    """Copy the file again unless it is still in the agent's sandbox (failed earlier, deleted
+    since, or the default sandbox changed)."""
+    if record.materialization_state == "copied" and record.sandbox_path and deps.sandboxes is not None:
         sandbox = await deps.sandboxes.for_agent(record.agent_id)
         if record.sandbox_id == sandbox.id:
-            return record
+            try:
+                await sandbox.stat(record.sandbox_path)
+                return record
+            except OpenHermitError:
+                pass  # gone: copy it again
     return await materialise(deps, record)
 
 

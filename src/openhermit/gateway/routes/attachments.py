@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
 
 from openhermit.attachments.names import kind_of
-from openhermit.attachments.service import Upload, check_size
+from openhermit.attachments.service import PayloadTooLarge, Upload, check_size
 from openhermit.errors import Invalid, NotFound
 from openhermit.gateway.lookup import access_for
 from openhermit.protocol.attachments import AttachmentEnvelope, AttachmentList, AttachmentRecord
@@ -40,16 +42,29 @@ UPLOAD_BODY = {
 }
 
 
+async def _capped(stream: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
+    """The request body, refused with 413 once it exceeds `limit` (chunked bodies included)."""
+    total = 0
+    async for chunk in stream:
+        total += len(chunk)
+        if total > limit:
+            raise PayloadTooLarge(
+                f"The upload is larger than the {limit - MULTIPART_OVERHEAD}-byte attachment limit."
+            )
+        yield chunk
+
+
 async def _file_of(request: Request, max_bytes: int) -> tuple[str | None, bytes, str | None]:
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise Invalid("Upload a file as multipart/form-data in the field 'file'.")
     declared = request.headers.get("content-length", "")
     if declared.isdigit():
         check_size(max(int(declared) - MULTIPART_OVERHEAD, 1), max_bytes)
+    body = _capped(request.stream(), max_bytes + MULTIPART_OVERHEAD)
     try:
-        form = await request.form(max_files=1, max_fields=10)
-    except Exception as exc:  # the multipart parser's errors (malformed bodies)
-        raise Invalid(f"Invalid multipart body: {exc}") from None
+        form = await MultiPartParser(request.headers, body, max_files=1, max_fields=10).parse()
+    except MultiPartException as exc:
+        raise Invalid(f"Invalid multipart body: {exc.message}") from None
     try:
         part = form.get("file")
         if not isinstance(part, UploadFile):
