@@ -41,6 +41,23 @@ ENV_NAMES: dict[str, tuple[str, ...]] = {
     "eviction_ttl_minutes": ("OPENHERMIT_EVICTION_TTL_MINUTES",),
     "db_pool_size": ("OPENHERMIT_DB_POOL_SIZE",),
     "log_level": ("OPENHERMIT_LOG_LEVEL",),
+    "attachments_provider": ("OPENHERMIT_ATTACHMENTS_PROVIDER",),
+    "attachments_root": ("OPENHERMIT_ATTACHMENTS_ROOT",),
+    "attachments_max_bytes": ("OPENHERMIT_ATTACHMENTS_MAX_BYTES",),
+    "attachments_s3_bucket": ("OPENHERMIT_ATTACHMENTS_S3_BUCKET",),
+    "attachments_s3_prefix": ("OPENHERMIT_ATTACHMENTS_S3_PREFIX",),
+    "attachments_s3_region": ("OPENHERMIT_ATTACHMENTS_S3_REGION",),
+    "attachments_s3_endpoint": ("OPENHERMIT_ATTACHMENTS_S3_ENDPOINT",),
+    "attachments_s3_force_path_style": ("OPENHERMIT_ATTACHMENTS_S3_FORCE_PATH_STYLE",),
+    "attachments_supabase_bucket": ("OPENHERMIT_ATTACHMENTS_SUPABASE_BUCKET",),
+    "attachments_supabase_prefix": ("OPENHERMIT_ATTACHMENTS_SUPABASE_PREFIX",),
+    "supabase_url": ("SUPABASE_URL",),
+    "supabase_service_role_key": (
+        "SUPABASE_SERVICE_ROLE_KEY",
+        "OPENHERMIT_ATTACHMENT_SUPABASE_SECRET_KEY",
+    ),
+    "attachments_fetch_allow_http": ("OPENHERMIT_ATTACHMENTS_FETCH_ALLOW_HTTP",),
+    "attachments_fetch_allowed_networks": ("OPENHERMIT_ATTACHMENTS_FETCH_ALLOWED_NETWORKS",),
 }
 
 
@@ -78,6 +95,22 @@ class Settings(BaseSettings):
     eviction_ttl_minutes: float = Field(30, ge=0)
     db_pool_size: int = Field(10, ge=1, le=200)
     log_level: str = Field("info")
+    # Attachments (docs/attachments.md): storage provider, upload limit, URL passthrough.
+    attachments_provider: str = Field("local")
+    attachments_root: Path | None = Field(None)  # local provider; default $OPENHERMIT_HOME/attachments
+    attachments_max_bytes: int = Field(25 * 1024 * 1024, ge=1)
+    attachments_s3_bucket: str | None = Field(None)
+    attachments_s3_prefix: str = Field("")
+    attachments_s3_region: str | None = Field(None)
+    attachments_s3_endpoint: str | None = Field(None)
+    attachments_s3_force_path_style: bool = Field(False)
+    attachments_supabase_bucket: str = Field("attachments")
+    attachments_supabase_prefix: str = Field("")
+    supabase_url: str | None = Field(None)
+    supabase_service_role_key: SecretStr | None = Field(None)
+    # URL passthrough: plain http, and networks exempt from the SSRF guard (comma-separated CIDRs).
+    attachments_fetch_allow_http: bool = Field(False)
+    attachments_fetch_allowed_networks: str = Field("")
     # Model provider keys found in the environment (`*_API_KEY`), by variable name.
     provider_api_keys: dict[str, SecretStr] = Field(default_factory=dict)
 

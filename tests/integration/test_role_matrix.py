@@ -17,8 +17,10 @@ import httpx
 import jwt
 import pytest
 
+from openhermit.attachments.service import Upload
 from openhermit.gateway.platform import Platform
 from openhermit.protocol.sessions import SessionSource, SessionSpec
+from openhermit.runtime import attachments as runtime_attachments
 from openhermit.store.engine import Database
 from openhermit.store.repos import agents, approvals, channels, instructions, policies, sessions, users
 from tests.conftest import ADMIN_TOKEN
@@ -190,6 +192,23 @@ async def review_by_short(world: World) -> Request:
     return {"method": "POST", "url": url, "json": {"decision": "approved"}}
 
 
+async def upload_attachment(world: World) -> Request:
+    return {"method": "POST", "url": f"{S}/attachments", "files": {"file": ("a.txt", b"abc", "text/plain")}}
+
+
+async def _attachment_id(world: World) -> str:
+    upload = Upload(agent_id="main", session_id="ext:s", filename="a.txt", data=b"abc")
+    return (await runtime_attachments.upload(world.platform.runtime, upload)).id
+
+
+async def get_attachment(world: World) -> Request:
+    return {"method": "GET", "url": f"{S}/attachments/{await _attachment_id(world)}"}
+
+
+async def attachment_bytes(world: World) -> Request:
+    return {"method": "GET", "url": f"{S}/attachments/{await _attachment_id(world)}/bytes"}
+
+
 S = "/api/agents/main/sessions/ext:s"
 MATRIX: dict[tuple[str, str], tuple[Builder, dict[str, Any]]] = {
     ("GET", "/health"): (fixed("GET", "/health"), PUBLIC),
@@ -270,6 +289,19 @@ MATRIX: dict[tuple[str, str], tuple[Builder, dict[str, Any]]] = {
         SESSION,
     ),
     ("DELETE", "/api/agents/{agent_id}/sessions/{session_id}"): (delete_session, SESSION),
+    ("POST", "/api/agents/{agent_id}/sessions/{session_id}/attachments"): (upload_attachment, SESSION),
+    ("GET", "/api/agents/{agent_id}/sessions/{session_id}/attachments"): (
+        fixed("GET", f"{S}/attachments"),
+        SESSION,
+    ),
+    ("GET", "/api/agents/{agent_id}/sessions/{session_id}/attachments/{attachment_id}"): (
+        get_attachment,
+        SESSION,
+    ),
+    ("GET", "/api/agents/{agent_id}/sessions/{session_id}/attachments/{attachment_id}/bytes"): (
+        attachment_bytes,
+        SESSION,
+    ),
     ("POST", "/api/agents/{agent_id}/members"): (
         fixed("POST", "/api/agents/main/members", {"channel": "cli", "channelUserId": "newbie"}),
         expect(OK, OK, 404, 404, 404, 404, 401),
@@ -396,6 +428,7 @@ async def test_role_matrix(world: World, route: tuple[str, str]) -> None:
             request["url"],
             json=request.get("json"),
             params=request.get("params"),
+            files=request.get("files"),
             headers=world.headers[principal],
         )
         want = expected[principal]

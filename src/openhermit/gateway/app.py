@@ -16,6 +16,7 @@ from openhermit.gateway.routes import (
     admin_users,
     agent_config,
     agents,
+    attachments,
     auth_tokens,
     channels,
     events,
@@ -52,6 +53,7 @@ ROUTERS = (
     policies,
     sessions,
     messages,
+    attachments,
     events,
     ws,
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from openhermit.attachments.blobs import open_blob_store
 from openhermit.config import Settings
 from openhermit.gateway.tokens import TokenSigner
 from openhermit.runtime.deps import RuntimeDeps
@@ -90,6 +91,7 @@ async def start_platform(settings: Settings) -> Platform:
         raise
     platform = Platform(settings=settings, store=store, secrets=secrets)
     try:
+        platform.runtime.blobs = open_blob_store(settings)  # a bad provider stops start-up
         await platform.connect_peers()
     except BaseException:
         await platform.close()

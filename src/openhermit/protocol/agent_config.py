@@ -27,6 +27,8 @@ class ModelSettings(ConfigModel):
     timeout_seconds: float = Field(120.0, gt=0, le=3600)
     max_retries: int = Field(2, ge=0, le=10)
     context_window: int = Field(128_000, ge=1024)
+    # The model accepts images: image attachments of the latest message that has any are inlined.
+    images: bool = False
 
 
 class IntrospectionSettings(ConfigModel):

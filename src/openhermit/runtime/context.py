@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from openhermit.protocol.sessions import SessionRecord
-from openhermit.runtime.models.base import ChatMessage, ToolCallPart
+from openhermit.runtime.models.base import ChatMessage, ImagePart, ToolCallPart
 from openhermit.store.repos.events import StoredEvent
 
 PERSIST_OVER_CHARS = 8_000
@@ -75,9 +77,30 @@ def order_for_turn(rows: list[StoredEvent], turn_id: int | None) -> list[StoredE
     return [row for row in ordered if key(row)[0] <= limit or row.turn_id == turn_id]
 
 
+def describe_attachments(attachments: list[dict[str, Any]]) -> str:
+    """What the model is told about the files of a user message (spec §10)."""
+    lines = [
+        "Attached files (read them with attachment_fetch, or use the file at its sandbox path; "
+        "attachment_list shows them all):"
+    ]
+    for item in attachments:
+        where = item.get("sandboxPath") or "not copied into the sandbox yet"
+        lines.append(
+            f"- {item.get('id') or item.get('url') or '(inline)'}: {item.get('name') or 'unnamed'} "
+            f"({item.get('mimeType') or 'unknown type'}, {item.get('size', '?')} bytes) at {where}"
+        )
+    return "\n".join(lines)
+
+
 def build_messages(
-    session: SessionRecord, compaction: StoredEvent | None, rows: list[StoredEvent], *, tool_cap: int
+    session: SessionRecord,
+    compaction: StoredEvent | None,
+    rows: list[StoredEvent],
+    *,
+    tool_cap: int,
+    images: Mapping[int, list[ImagePart]] | None = None,
 ) -> list[ChatMessage]:
+    """The conversation for the model; `images` (by user row id) are inlined into those rows."""
     messages: list[ChatMessage] = []
     if compaction is not None:
         summary = compaction.payload.get("summary", "")
@@ -99,7 +122,9 @@ def build_messages(
             name = p.get("name")
             if session.type == "group" and name:
                 text = f"[{name}] {text}"
-            messages.append(ChatMessage(role="user", text=text))
+            if p.get("attachments"):
+                text = f"{text}\n\n{describe_attachments(p['attachments'])}"
+            messages.append(ChatMessage(role="user", text=text, images=list((images or {}).get(row.id, []))))
         elif row.event_type == "assistant":
             calls = [
                 ToolCallPart(c["id"], c["name"], c.get("arguments") or {}) for c in p.get("toolCalls", [])

@@ -7,6 +7,7 @@ import socket
 import uuid
 from dataclasses import dataclass, field
 
+from openhermit.attachments.blobs import BlobStore
 from openhermit.config import Settings
 from openhermit.runtime.bus import EventBus
 from openhermit.runtime.journal import Journal
@@ -33,6 +34,8 @@ class RuntimeDeps:
     models: ModelClients = field(default_factory=ModelClients)
     # Reaches an agent's sandbox; the gateway installs the real one at start.
     sandboxes: SandboxResolver | None = None
+    # Where attachment bytes live; opened from settings on first use (runtime/attachments.py).
+    blobs: BlobStore | None = None
     journal: Journal = field(init=False)
 
     def __post_init__(self) -> None:

@@ -10,6 +10,7 @@ from openhermit.protocol.events import (
     ApprovalPending,
     ApprovalRequested,
     ApprovalResolved,
+    Attachment,
     ErrorEvent,
     OutboundEvent,
     TextFinal,
@@ -34,6 +35,8 @@ def outbound_for(row: StoredEvent) -> OutboundEvent | None:
             return UserMessage(
                 **common, text=p.get("text", ""), name=p.get("name"), attachments=p.get("attachments")
             )
+        case "assistant" if p.get("metadata", {}).get("source") == "attachment_send":
+            return Attachment(**common, **p["attachment"])
         case "assistant" if p.get("final") or p.get("metadata", {}).get("source") == "session_send":
             return TextFinal(**common, text=p.get("text", ""))
         case "tool_call":
@@ -87,6 +90,7 @@ def history_for(row: StoredEvent) -> SessionHistoryMessage | None:
                 thinking=p.get("thinking"),
                 message_id=p.get("messageId"),
                 actions=p.get("actions"),
+                attachments=p.get("attachments"),
             )
         case "error":
             return SessionHistoryMessage(**base, role="error", content=row.content or p.get("message", ""))

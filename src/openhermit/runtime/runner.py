@@ -14,6 +14,7 @@ from openhermit.protocol.agent_config import AgentConfig
 from openhermit.protocol.agents import AgentRecord, Instruction
 from openhermit.protocol.policies import PolicyRecord
 from openhermit.runtime.approvals import consume_approved, request_approval
+from openhermit.runtime.attachments import inline_images
 from openhermit.runtime.compaction import compact
 from openhermit.runtime.context import build_messages, context_cap, needs_compaction, order_for_turn
 from openhermit.runtime.deps import RuntimeDeps
@@ -194,8 +195,9 @@ class AgentRunner:
             additional_instruction=turn.request.get("additionalInstruction"),
         )
         ordered = order_for_turn(history, turn.id)
+        images = await inline_images(self.deps, self.agent_id, ordered) if config.model.images else {}
         messages = build_messages(
-            session, compaction, ordered, tool_cap=context_cap(config.model.context_window)
+            session, compaction, ordered, tool_cap=context_cap(config.model.context_window), images=images
         )
         if needs_compaction(messages, system, config.model.context_window) and await compact(
             self.deps, self.agent_id, session_id, client, ordered, config
@@ -207,6 +209,7 @@ class AgentRunner:
                 compaction,
                 order_for_turn(history, turn.id),
                 tool_cap=context_cap(config.model.context_window),
+                images=images,
             )
         request = ModelRequest(
             system=system,

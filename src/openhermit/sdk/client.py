@@ -395,6 +395,43 @@ class AsyncGatewayClient:
     async def interrupt(self, agent_id: str, session_id: str) -> Any:
         return await self.request("POST", f"/api/agents/{_q(agent_id)}/sessions/{_q(session_id)}/interrupt")
 
+    # Attachments ---------------------------------------------------------------------------
+    async def _send_raw(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = await self._http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise GatewayUnreachable(self.base_url, type(exc).__name__) from None
+        if response.status_code >= 400:
+            self._decode(response)  # raises the typed error
+        return response
+
+    async def upload_attachment(
+        self,
+        agent_id: str,
+        session_id: str,
+        data: bytes,
+        filename: str,
+        *,
+        mime_type: str = "application/octet-stream",
+    ) -> Any:
+        """Upload a file (multipart field `file`); the `{attachment}` answer."""
+        path = f"/api/agents/{_q(agent_id)}/sessions/{_q(session_id)}/attachments"
+        response = await self._send_raw("POST", path, files={"file": (filename, data, mime_type)})
+        return response.json()
+
+    async def list_attachments(self, agent_id: str, session_id: str, *, scope: str | None = None) -> Any:
+        path = f"/api/agents/{_q(agent_id)}/sessions/{_q(session_id)}/attachments"
+        return await self.request("GET", path, params={"scope": scope} if scope else None, retry=True)
+
+    async def get_attachment(self, agent_id: str, session_id: str, attachment_id: str) -> Any:
+        path = f"/api/agents/{_q(agent_id)}/sessions/{_q(session_id)}/attachments/{_q(attachment_id)}"
+        return await self.request("GET", path, retry=True)
+
+    async def attachment_bytes(self, agent_id: str, session_id: str, attachment_id: str) -> bytes:
+        """The stored bytes of an attachment."""
+        path = f"/api/agents/{_q(agent_id)}/sessions/{_q(session_id)}/attachments/{_q(attachment_id)}/bytes"
+        return (await self._send_raw("GET", path)).content
+
 
 class GatewayClient:
     """The same methods, blocking: each call runs on a private event loop thread.

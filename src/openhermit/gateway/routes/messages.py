@@ -17,6 +17,7 @@ from openhermit.gateway.state import platform_of
 from openhermit.protocol.base import StrictWireModel, WireModel
 from openhermit.protocol.sessions import SessionMessage
 from openhermit.runtime import session_ops
+from openhermit.runtime.attachments import resolve_url_attachments
 from openhermit.runtime.bus import Envelope, Subscription
 from openhermit.runtime.messages import Accepted, append_message, interrupt_session, post_message
 from openhermit.runtime.runner import AgentRunner
@@ -155,6 +156,7 @@ async def post(
     timeout_ms: int = Query(DEFAULT_WAIT_MS, ge=1, le=3_600_000, alias="timeout"),
 ) -> Any:
     runner, access = await access_for(request, agent_id)
+    message = await resolve_url_attachments(runner.deps, agent_id, session_id, message, access)
     if append or inject:
         appended = await append_message(runner, session_id, message, access)
         body: dict[str, Any] = {"sessionId": session_id, "appended": appended}

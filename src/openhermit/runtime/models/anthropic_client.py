@@ -60,6 +60,10 @@ def _messages(messages: list[ChatMessage]) -> list[dict[str, Any]]:
                 continue
         else:
             role, blocks = "user", [{"type": "text", "text": message.text or "(empty)"}]
+            blocks += [
+                {"type": "image", "source": {"type": "base64", "media_type": i.mime_type, "data": i.base64}}
+                for i in message.images
+            ]
         if out and out[-1]["role"] == role:
             out[-1]["content"].extend(blocks)
         else:

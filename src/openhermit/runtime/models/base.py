@@ -25,6 +25,20 @@ class ToolCallPart:
     arguments: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class ImagePart:
+    """An image shown to the model inside a user message."""
+
+    mime_type: str
+    data: bytes
+
+    @property
+    def base64(self) -> str:
+        import base64
+
+        return base64.b64encode(self.data).decode("ascii")
+
+
 @dataclass
 class ChatMessage:
     """One message of the conversation. `tool` messages carry one tool result."""
@@ -37,6 +51,7 @@ class ChatMessage:
     is_error: bool = False
     thinking: str | None = None
     thinking_signature: str | None = None
+    images: list[ImagePart] = field(default_factory=list)  # user messages only
 
 
 @dataclass

@@ -43,6 +43,13 @@ def _message(message: ChatMessage) -> dict[str, Any]:
                 for c in message.tool_calls
             ]
         return out
+    if message.images:
+        parts: list[dict[str, Any]] = [{"type": "text", "text": message.text}]
+        parts += [
+            {"type": "image_url", "image_url": {"url": f"data:{i.mime_type};base64,{i.base64}"}}
+            for i in message.images
+        ]
+        return {"role": "user", "content": parts}
     return {"role": "user", "content": message.text}
 
 
