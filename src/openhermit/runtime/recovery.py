@@ -64,6 +64,7 @@ class Recovery:
             NewEvent("agent_end", {**tags, "status": "error"}),
         ]
         async with self.deps.db.transaction() as tx:
+            await sessions.hold_session(tx, turn.agent_id, turn.session_id)
             if not await turns.lock_running(tx, turn.id):
                 return False
             stored = await self.deps.journal.write(tx, turn.agent_id, turn.session_id, rows, turn.id)

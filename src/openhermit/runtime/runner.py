@@ -129,6 +129,7 @@ class AgentRunner:
         """Claim the next queued turn and store its `agent_start`, in one transaction."""
         try:
             async with self.deps.db.transaction() as tx:
+                await sessions.hold_session(tx, self.agent_id, session_id)
                 turn = await turns.claim_next(
                     tx, self.agent_id, session_id, owner=self.deps.instance_id, lease_seconds=LEASE_SECONDS
                 )
@@ -355,6 +356,7 @@ class AgentRunner:
         rows = active.deferred + rows  # the final answer is stored with the end of the turn
         try:
             async with self.deps.db.transaction() as tx:
+                await sessions.hold_session(tx, self.agent_id, session_id)
                 if not await turns.finish_running(tx, turn.id, status=status, result=outcome, error=error):
                     raise _EndedElsewhere
                 stored = await self.deps.journal.write(tx, self.agent_id, session_id, rows, turn.id)

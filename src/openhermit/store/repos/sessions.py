@@ -90,6 +90,19 @@ async def get_record(tx: Tx, agent_id: str, session_id: str) -> SessionRecord | 
     return _record(row) if row else None
 
 
+async def hold_session(tx: Tx, agent_id: str, session_id: str) -> None:
+    """Take the session's row lock without reading the row.
+
+    Every transaction that changes both a session's turns and the session takes this lock
+    first, as accepting a message does, so the two can never deadlock.
+    """
+    await tx.execute(
+        select(Session.session_id)
+        .where(Session.agent_id == agent_id, Session.session_id == session_id)
+        .with_for_update()
+    )
+
+
 async def lock_session(tx: Tx, agent_id: str, session_id: str) -> SessionRecord | None:
     """Read the session and hold its row lock until the transaction ends.
 
