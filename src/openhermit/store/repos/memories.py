@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import Integer, and_, delete, func, literal, or_, select
+from sqlalchemy import Integer, delete, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import aliased
 
 from openhermit.protocol.memory import MemoryEntry
 from openhermit.store.engine import Tx
@@ -14,6 +15,8 @@ from openhermit.store.like import ESCAPE, escape_like
 from openhermit.store.tables.memories import Memory
 
 RECALL_DEFAULT, RECALL_MAX = 10, 50
+RANK_CANDIDATES = 2_000
+SUBSTRING_WINDOW = 20_000
 LIST_DEFAULT, LIST_MAX = 20, 50
 _WORD_SPLIT = re.compile(r"[\s/,;:]+")
 
@@ -82,31 +85,50 @@ async def delete_memory(tx: Tx, agent_id: str, key: str) -> bool:
 
 
 async def recall(tx: Tx, agent_id: str, query: str, *, limit: int | None = None) -> list[MemoryEntry]:
-    """Full-text search first (ranked); then, if short, per-word substring matches."""
+    """Full-text search first (ranked); then, if short, per-word substring matches.
+
+    Both steps are bounded so a query costs the same at a million memories as at a thousand:
+    ranking looks at no more than `RANK_CANDIDATES` full-text matches, and the substring step
+    searches the `SUBSTRING_WINDOW` most recently updated memories (older ones are still found
+    by the full-text step).
+    """
     limit = _clamp(limit, RECALL_DEFAULT, RECALL_MAX)
     tsquery = func.plainto_tsquery("english", query)
-    ranked = await tx.execute(
+    matching = aliased(
+        Memory,
         select(Memory)
         .where(Memory.agent_id == agent_id, Memory.content_tsv.op("@@")(tsquery))
-        .order_by(func.ts_rank(Memory.content_tsv, tsquery).desc(), Memory.updated_at.desc())
+        .limit(RANK_CANDIDATES)
+        .subquery(),
+    )
+    ranked = await tx.execute(
+        select(matching)
+        .order_by(func.ts_rank(matching.content_tsv, tsquery).desc(), matching.updated_at.desc())
         .limit(limit)
     )
     found = [_entry(r) for r in ranked.scalars()]
     words = [w for w in _WORD_SPLIT.split(query) if w]
     if len(found) >= limit or not words:
         return found
-    seen = [e.key for e in found]
+    recent = aliased(
+        Memory,
+        select(Memory)
+        .where(Memory.agent_id == agent_id)
+        .order_by(Memory.updated_at.desc())
+        .limit(SUBSTRING_WINDOW)
+        .subquery(),
+    )
     matches = []
     for word in words:
         pattern = f"%{escape_like(word)}%"
         matches.append(
-            or_(Memory.memory_key.ilike(pattern, escape=ESCAPE), Memory.content.ilike(pattern, escape=ESCAPE))
+            or_(recent.memory_key.ilike(pattern, escape=ESCAPE), recent.content.ilike(pattern, escape=ESCAPE))
         )
     score = sum((func.cast(m, Integer) for m in matches), literal(0))
     fallback = await tx.execute(
-        select(Memory)
-        .where(Memory.agent_id == agent_id, or_(*matches), and_(Memory.memory_key.not_in(seen)))
-        .order_by(score.desc(), Memory.updated_at.desc())
+        select(recent)
+        .where(or_(*matches), recent.memory_key.not_in([e.key for e in found]))
+        .order_by(score.desc(), recent.updated_at.desc())
         .limit(limit - len(found))
     )
     return found + [_entry(r) for r in fallback.scalars()]
