@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import cProfile
+import pstats
 import statistics
 import tempfile
 import time
@@ -34,7 +36,7 @@ from openhermit.testing.fake_model import FakeModelServer, Reply
 TOKEN = "bench-admin"
 
 
-async def run(turns: int, html: Path | None, show_sql: bool) -> None:
+async def run(turns: int, html: Path | None, show_sql: bool, use_cprofile: bool) -> None:
     model = FakeModelServer().start()
     model.default = Reply(text="ok", input_tokens=50, output_tokens=5)
     with tempfile.TemporaryDirectory() as tmp:
@@ -80,16 +82,16 @@ async def run(turns: int, html: Path | None, show_sql: bool) -> None:
             url = f"/api/agents/{agent}/sessions/bench/messages"
             for i in range(10):
                 (await http.post(url, params={"wait": "true"}, json={"text": f"warm {i}"})).raise_for_status()
-            profiler = Profiler(async_mode="enabled", interval=0.0005)
+            profiler = cProfile.Profile() if use_cprofile else Profiler(async_mode="enabled", interval=0.0005)
             latencies = []
             counting = True
-            profiler.start()
+            profiler.enable() if use_cprofile else profiler.start()
             for i in range(turns):
                 started = time.perf_counter()
                 r = await http.post(url, params={"wait": "true"}, json={"text": f"turn {i}"})
                 latencies.append((time.perf_counter() - started) * 1000)
                 r.raise_for_status()
-            profiler.stop()
+            profiler.disable() if use_cprofile else profiler.stop()
             counting = False
             await asyncio.sleep(0.5)
         await platform.fleet.stop()
@@ -105,6 +107,9 @@ async def run(turns: int, html: Path | None, show_sql: bool) -> None:
     if show_sql:
         for stmt, count in statements.most_common():
             print(f"{count / turns:6.2f}  {stmt}")
+    if use_cprofile:
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(40)
+        return
     print(profiler.output_text(unicode=False, color=False, show_all=False))
     if html:
         await asyncio.to_thread(html.write_text, profiler.output_html())
@@ -117,8 +122,9 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=200)
     parser.add_argument("--html", type=Path)
     parser.add_argument("--sql", action="store_true", help="list every statement with its count per turn")
+    parser.add_argument("--cprofile", action="store_true", help="cProfile (own time)")
     args = parser.parse_args()
-    asyncio.run(run(args.turns, args.html, args.sql))
+    asyncio.run(run(args.turns, args.html, args.sql, args.cprofile))
 
 
 if __name__ == "__main__":
