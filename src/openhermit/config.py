@@ -12,7 +12,7 @@ import binascii
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -41,6 +41,10 @@ ENV_NAMES: dict[str, tuple[str, ...]] = {
     "eviction_ttl_minutes": ("OPENHERMIT_EVICTION_TTL_MINUTES",),
     "db_pool_size": ("OPENHERMIT_DB_POOL_SIZE",),
     "log_level": ("OPENHERMIT_LOG_LEVEL",),
+    "scheduler_enabled": ("OPENHERMIT_SCHEDULER",),
+    "schedule_catch_up": ("OPENHERMIT_SCHEDULE_CATCH_UP",),
+    "schedule_misfire_grace_seconds": ("OPENHERMIT_SCHEDULE_MISFIRE_GRACE_SECONDS",),
+    "schedule_timeout_seconds": ("OPENHERMIT_SCHEDULE_TIMEOUT_SECONDS",),
 }
 
 
@@ -78,6 +82,13 @@ class Settings(BaseSettings):
     eviction_ttl_minutes: float = Field(30, ge=0)
     db_pool_size: int = Field(10, ge=1, le=200)
     log_level: str = Field("info")
+    # Schedules: run the scheduler in this process; what to do with fires missed while no
+    # gateway ran (`once`: one run for the whole window, `skip`: record them skipped); how
+    # late a fire may be before it counts as missed; the run time limit when none is set.
+    scheduler_enabled: bool = Field(True)
+    schedule_catch_up: Literal["once", "skip"] = Field("once")
+    schedule_misfire_grace_seconds: float = Field(60, ge=0)
+    schedule_timeout_seconds: float = Field(900, gt=0)
     # Model provider keys found in the environment (`*_API_KEY`), by variable name.
     provider_api_keys: dict[str, SecretStr] = Field(default_factory=dict)
 

@@ -12,6 +12,7 @@ from openhermit.runtime.bus import EventBus
 from openhermit.runtime.journal import Journal
 from openhermit.runtime.metrics import RuntimeMetrics
 from openhermit.runtime.models.providers import ModelClients
+from openhermit.runtime.scheduling import ScheduleOperations
 from openhermit.sandbox.base import SandboxResolver
 from openhermit.secrets.base import SecretStore
 from openhermit.store.engine import Database
@@ -33,6 +34,8 @@ class RuntimeDeps:
     models: ModelClients = field(default_factory=ModelClients)
     # Reaches an agent's sandbox; the gateway installs the real one at start.
     sandboxes: SandboxResolver | None = None
+    # Creates and changes schedules (the scheduler installs it); used by the schedule tools.
+    schedules: ScheduleOperations | None = None
     journal: Journal = field(init=False)
 
     def __post_init__(self) -> None:

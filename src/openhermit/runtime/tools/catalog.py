@@ -8,10 +8,19 @@ from openhermit.runtime.tools.instructions import InstructionUpdate
 from openhermit.runtime.tools.introspection import SessionDescriptionUpdate, WorkingMemoryUpdate
 from openhermit.runtime.tools.memory import MEMORY_TOOLS
 from openhermit.runtime.tools.people import PEOPLE_TOOLS
+from openhermit.runtime.tools.schedules import SCHEDULE_TOOLS
 from openhermit.runtime.tools.sessions import SESSION_TOOLS
 
 BUILTIN_TOOLS: dict[str, Tool] = {
-    t.name: t for t in [*MEMORY_TOOLS, InstructionUpdate(), *SESSION_TOOLS, *PEOPLE_TOOLS, *GOVERNANCE_TOOLS]
+    t.name: t
+    for t in [
+        *MEMORY_TOOLS,
+        InstructionUpdate(),
+        *SESSION_TOOLS,
+        *PEOPLE_TOOLS,
+        *GOVERNANCE_TOOLS,
+        *SCHEDULE_TOOLS,
+    ]
 }
 
 INTROSPECTION_TOOLS: dict[str, Tool] = {
