@@ -4,6 +4,7 @@ limits, concurrency policies, error backoff, catch-up and runs of dead gateways.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -46,8 +47,8 @@ async def _runs(client: httpx.AsyncClient, agent: str, sid: str) -> list[dict[st
     return response.json()
 
 
-async def _until(check: Any, timeout: float = 20.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
+async def _until(check: Any, within: float = 20.0) -> Any:
+    deadline = asyncio.get_running_loop().time() + within
     while True:
         found = await check()
         if found and (check.__name__ != "enough" or found is True):
@@ -160,7 +161,8 @@ async def test_schedule_lifecycle_over_http(
     assert len(once["scheduleId"]) == 8
 
     paused = await client.put(f"{BASE.format(a='life')}/digest", json={"status": "paused"}, headers=H)
-    assert paused.status_code == 200 and paused.json()["status"] == "paused"
+    assert paused.status_code == 200
+    assert paused.json()["status"] == "paused"
     listed = await client.get(BASE.format(a="life"), params={"status": "paused"}, headers=H)
     assert [s["scheduleId"] for s in listed.json()] == ["digest"]
     changed = await client.put(
@@ -168,9 +170,11 @@ async def test_schedule_lifecycle_over_http(
         json={"status": "active", "cronExpression": "30 6 * * 1"},
         headers=H,
     )
-    assert changed.json()["cronExpression"] == "30 6 * * 1" and changed.json()["status"] == "active"
+    assert changed.json()["cronExpression"] == "30 6 * * 1"
+    assert changed.json()["status"] == "active"
     bad = await client.put(f"{BASE.format(a='life')}/digest", json={"cronExpression": "nope"}, headers=H)
-    assert bad.status_code == 400 and "Invalid cron expression" in bad.json()["error"]["message"]
+    assert bad.status_code == 400
+    assert "Invalid cron expression" in bad.json()["error"]["message"]
     bad = await client.put(f"{BASE.format(a='life')}/digest", json={"status": "completed"}, headers=H)
     assert bad.status_code == 400
 
@@ -227,7 +231,8 @@ async def test_trigger_runs_the_prompt_as_its_creator(
     [run] = await _finished_runs(client, "trig", "d", 1)
     assert run["status"] == "completed", run
     assert run["sessionId"] == "schedule:d"
-    assert run["durationMs"] is not None and run["prompt"] == "Write the digest"
+    assert run["durationMs"] is not None
+    assert run["prompt"] == "Write the digest"
 
     history = (await client.get("/api/agents/trig/sessions/schedule:d/messages", headers=H)).json()
     assert [(m["role"], m["content"]) for m in history][-2:] == [
@@ -243,11 +248,13 @@ async def test_trigger_runs_the_prompt_as_its_creator(
     assert delivered[-1]["content"] == "Here is your digest."
     sessions = (await client.get("/api/agents/trig/sessions", headers=H)).json()
     mine = next(s for s in sessions if s["sessionId"] == "schedule:d")
-    assert mine["source"]["kind"] == "schedule" and mine["source"]["interactive"] is False
+    assert mine["source"]["kind"] == "schedule"
+    assert mine["source"]["interactive"] is False
     assert owner in mine["userIds"]
     assert fake_model.received[-1].body["model"] == "other-model"
     schedule = await _schedule(client, "trig", "d")
-    assert schedule["runCount"] == 1 and schedule["consecutiveErrors"] == 0
+    assert schedule["runCount"] == 1
+    assert schedule["consecutiveErrors"] == 0
     assert schedule["lastRunAt"] is not None
 
 
@@ -269,7 +276,8 @@ async def test_a_run_past_its_timeout_fails_and_the_agent_answers_next(
     [run] = await _finished_runs(client, "slow", "t", 1)
     assert (run["status"], run["error"]) == ("failed", "timeout")
     schedule = await _schedule(client, "slow", "t")
-    assert schedule["consecutiveErrors"] == 1 and schedule["lastError"] == "timeout"
+    assert schedule["consecutiveErrors"] == 1
+    assert schedule["lastError"] == "timeout"
     answer = await client.post(
         "/api/agents/slow/sessions/schedule:t/messages",
         params={"wait": "true"},
@@ -323,7 +331,7 @@ async def test_queue_runs_a_fire_after_the_running_one(
     await client.put(f"{BASE.format(a='q')}/q", json={"status": "paused"}, headers=H)
     done = sorted((r for r in runs if r["status"] != "running"), key=lambda r: r["id"])
     assert all(r["status"] == "completed" for r in done), done
-    for before, after in zip(done, done[1:], strict=False):
+    for before, after in itertools.pairwise(done):
         assert datetime.fromisoformat(after["startedAt"]) >= datetime.fromisoformat(before["finishedAt"])
 
 
@@ -368,7 +376,8 @@ async def test_a_one_shot_runs_once_then_completes(
         client, "one", type="once", prompt="remind", runAt=soon, id="o", sessionMode={"kind": "ephemeral"}
     )
     [run] = await _finished_runs(client, "one", "o", 1)
-    assert run["status"] == "completed" and run["sessionId"] == f"schedule:o:{run['id']}"
+    assert run["status"] == "completed"
+    assert run["sessionId"] == f"schedule:o:{run['id']}"
     schedule = await _until(lambda: _status(client, "one", "o", "completed"))
     assert schedule["nextRunAt"] is None
     sessions = (await client.get("/api/agents/one/sessions", headers=H)).json()
@@ -426,7 +435,8 @@ async def test_a_run_of_a_dead_gateway_is_marked_lost(
     [run] = await _runs(client, "lost", "l")
     assert (run["status"], run["error"]) == ("failed", "gateway_lost")
     schedule = await _schedule(client, "lost", "l")
-    assert schedule["consecutiveErrors"] == 1 and schedule["lastError"] == "gateway_lost"
+    assert schedule["consecutiveErrors"] == 1
+    assert schedule["lastError"] == "gateway_lost"
 
 
 async def test_max_iterations_limits_tool_calls(
@@ -485,7 +495,8 @@ async def test_owner_creates_and_lists_schedules_with_tools(
     calls = answer.json()["toolCalls"]
     assert [c["isError"] for c in calls] == [False, True, False, True]
     assert "Invalid cron expression" in calls[1]["text"]
-    assert "plants" in calls[2]["text"] and "not found" in calls[3]["text"]
+    assert "plants" in calls[2]["text"]
+    assert "not found" in calls[3]["text"]
     created = await _schedule(client, "tools", "plants")
     assert created["createdBy"] == owner
     assert "schedule_create" in fake_model.received[0].tool_names
