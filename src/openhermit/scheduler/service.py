@@ -48,6 +48,7 @@ class Scheduler:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._runs: set[asyncio.Task[None]] = set()
+        self._claiming: asyncio.Future[int] | None = None
         self._last_sweep = 0.0
 
     # Signals -------------------------------------------------------------------------------
@@ -71,7 +72,9 @@ class Scheduler:
             try:
                 if time.monotonic() - self._last_sweep >= SWEEP_SECONDS:
                     await self.sweep_lost()
-                if await self.claim_due() >= CLAIM_BATCH:
+                # A claim commits run rows and starts their tasks: never cut it in half.
+                self._claiming = asyncio.ensure_future(self.claim_due())
+                if await asyncio.shield(self._claiming) >= CLAIM_BATCH:
                     continue
                 async with self.deps.db.transaction() as tx:
                     until = await schedules.seconds_until_due(tx)
@@ -130,10 +133,6 @@ class Scheduler:
         timeout = float(schedule.policy.timeout_seconds or self.settings.schedule_timeout_seconds)
         try:
             outcome = await execute(self.deps, self.fleet, fire, timeout)
-        except asyncio.CancelledError:
-            with contextlib.suppress(Exception):
-                await asyncio.shield(self._finish(fire, Outcome("failed", "gateway_stopped")))
-            raise
         except RunFailed as exc:
             outcome = Outcome("failed", str(exc))
         except OpenHermitError as exc:  # e.g. the session is no longer visible to the user
@@ -177,22 +176,34 @@ class Scheduler:
         lost = [
             r for r in running if r.owner != self.deps.instance_id and not alive.get(r.owner or "", False)
         ]
+        ended = await self._end_runs(lost, "gateway_lost")
+        if ended:
+            log.warning("%d schedule run(s) ended: their gateway is gone", ended)
+        return ended
+
+    async def _end_runs(self, runs: list[schedules.RunningRun], reason: str) -> int:
         ended = 0
-        for run in lost:
+        for run in runs:
             async with self.deps.db.transaction() as tx:
-                if not await schedules.end_lost_run(tx, run.id):
+                if not await schedules.end_running_run(tx, run.id, reason):
                     continue
-                await self._count(tx, run.agent_id, run.schedule_id, Outcome("failed", "gateway_lost"))
+                await self._count(tx, run.agent_id, run.schedule_id, Outcome("failed", reason))
                 await self.book.announce(tx)
             ended += 1
-            log.warning(
-                "run %s of schedule %s/%s: its gateway is gone", run.id, run.agent_id, run.schedule_id
-            )
         return ended
 
     async def stop(self) -> None:
-        tasks = [t for t in (self._task, *self._runs) if t is not None]
-        for task in tasks:
+        """Stop claiming; runs still going here end `failed` (`gateway_stopped`)."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        if self._claiming is not None:
+            await asyncio.gather(self._claiming, return_exceptions=True)
+        runs = list(self._runs)
+        for task in runs:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        self._task = None
+        await asyncio.gather(*runs, return_exceptions=True)
+        async with self.deps.db.transaction() as tx:
+            mine = [r for r in await schedules.running_runs(tx) if r.owner == self.deps.instance_id]
+        await self._end_runs(mine, "gateway_stopped")

@@ -307,13 +307,8 @@ async def record_failure(
     return record((await tx.execute(stmt)).scalar_one())
 
 
-async def end_lost_run(tx: Tx, run_id: int) -> bool:
-    """Mark a run of a dead process `failed` (reason `gateway_lost`); False if it ended meanwhile."""
-    locked = await tx.execute(
-        select(ScheduleRun.id)
-        .where(ScheduleRun.id == run_id, ScheduleRun.status == "running")
-        .with_for_update(skip_locked=True)
-    )
-    if locked.first() is None:
-        return False
-    return await finish_run(tx, run_id, status="failed", error="gateway_lost")
+async def end_running_run(tx: Tx, run_id: int, reason: str) -> bool:
+    """Mark a run `failed` with `reason` (`gateway_lost`, `gateway_stopped`); False if it ended.
+
+    Waits for the row if its owner is just finishing it (then it is no longer running)."""
+    return await finish_run(tx, run_id, status="failed", error=reason)
