@@ -89,7 +89,9 @@ async def measure(url: str, home: Path, count: int, seconds: float) -> tuple[lis
                 await tx.execute(
                     text(
                         "SELECT extract(epoch FROM r.started_at - r.fire_at), "
-                        "extract(epoch FROM t.started_at - r.fire_at), r.status "
+                        "extract(epoch FROM t.started_at - r.fire_at), r.status, "
+                        "extract(epoch FROM t.created_at - r.started_at), "
+                        "extract(epoch FROM t.started_at - t.created_at) "
                         "FROM schedule_runs r LEFT JOIN turns t ON t.agent_id = r.agent_id "
                         "AND t.session_id = r.session_id AND t.message_id = 'schedule-run-' || r.id "
                         "WHERE r.fire_at >= :start AND r.fire_at <= now() - interval '5 seconds'"
@@ -118,6 +120,8 @@ def run(count: int, seconds: float) -> dict[str, Any]:
             server.stop()
     claim = [float(r[0]) * 1000 for r in rows]
     turn = [float(r[1]) * 1000 for r in rows if r[1] is not None]
+    post = [float(r[3]) * 1000 for r in rows if r[3] is not None]
+    queued = [float(r[4]) * 1000 for r in rows if r[4] is not None]
     return {
         "scenario": "schedule_due_to_turn_start",
         "active_schedules": active,
@@ -130,6 +134,11 @@ def run(count: int, seconds: float) -> dict[str, Any]:
         "turn_start_p50_ms": round(statistics.median(turn), 1),
         "turn_start_p99_ms": round(percentile(turn, 0.99), 1),
         "turn_start_max_ms": round(max(turn), 1),
+        "claim_to_message_p50_p99_ms": [round(statistics.median(post), 1), round(percentile(post, 0.99), 1)],
+        "message_to_turn_p50_p99_ms": [
+            round(statistics.median(queued), 1),
+            round(percentile(queued, 0.99), 1),
+        ],
         "create_seconds": round(create_seconds, 1),
         "machine": f"{platform.machine()} {platform.system()} python {platform.python_version()}",
     }

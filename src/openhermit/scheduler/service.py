@@ -151,7 +151,8 @@ class Scheduler:
             if not await schedules.finish_run(tx, fire.run_id, status=outcome.status, error=outcome.error):
                 return  # a peer already ended it (it took this process for dead)
             await self._count(tx, schedule.agent_id, schedule.schedule_id, outcome)
-            await self.book.announce(tx)  # a `queue` schedule waiting behind this run may go
+            if schedule.policy.concurrency == "queue":
+                await self.book.announce(tx)  # its next fire may be waiting behind this run
         self.wake()
 
     async def _count(self, tx: Any, agent_id: str, schedule_id: str, outcome: Outcome) -> None:

@@ -3,6 +3,8 @@ A schedule created here runs as the user who asked for it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Literal
 
@@ -20,6 +22,17 @@ from openhermit.protocol.schedules import (
 )
 from openhermit.runtime.scheduling import ScheduleOperations
 from openhermit.runtime.tools.base import ANY, OWNER, Tool, ToolContext, ToolFailed, ToolInput, ToolOutcome
+
+
+@contextmanager
+def _reported() -> Iterator[None]:
+    """Refusals (bad cron, unknown schedule...) go back to the model as the tool's error."""
+    try:
+        yield
+    except ValidationError as exc:
+        raise ToolFailed(f"Invalid schedule: {exc.errors()[0]['msg']}") from None
+    except OpenHermitError as exc:
+        raise ToolFailed(exc.message) from None
 
 
 def _book(ctx: ToolContext) -> ScheduleOperations:
@@ -76,10 +89,8 @@ class ScheduleRuns(Tool):
         limit: int = Field(10, ge=1, le=100)
 
     async def run(self, ctx: ToolContext, args: Input) -> ToolOutcome:
-        try:
+        with _reported():
             found = await _book(ctx).runs(ctx.agent_id, args.id, args.limit)
-        except OpenHermitError as exc:
-            raise ToolFailed(exc.message) from None
         lines = [
             f"- run {r.id} {r.status} at {r.started_at.isoformat()}"
             + (f" ({r.duration_ms} ms)" if r.duration_ms is not None else "")
@@ -117,7 +128,7 @@ class ScheduleCreateTool(Tool):
             max_iterations=args.max_iterations,
             concurrency=args.concurrency,
         )
-        try:
+        with _reported():
             body = ScheduleCreate(
                 type=args.type,
                 prompt=args.prompt,
@@ -130,10 +141,6 @@ class ScheduleCreateTool(Tool):
                 policy=policy,
             )
             created = await _book(ctx).create(ctx.agent_id, body, acting_user=ctx.user_id)
-        except ValidationError as exc:
-            raise ToolFailed(f"Invalid schedule: {exc.errors()[0]['msg']}") from None
-        except OpenHermitError as exc:
-            raise ToolFailed(exc.message) from None
         return ToolOutcome(text=f"Schedule created.\n{_line(created)}", details=created.wire())
 
 
@@ -152,7 +159,7 @@ class ScheduleUpdateTool(Tool):
         session_mode: Literal["dedicated", "ephemeral"] | None = None
 
     async def run(self, ctx: ToolContext, args: Input) -> ToolOutcome:
-        try:
+        with _reported():
             body = ScheduleUpdate(
                 status=args.status,
                 prompt=args.prompt,
@@ -162,10 +169,6 @@ class ScheduleUpdateTool(Tool):
                 session_mode=SessionMode(kind=args.session_mode) if args.session_mode else None,
             )
             updated = await _book(ctx).update(ctx.agent_id, args.id, body)
-        except ValidationError as exc:
-            raise ToolFailed(f"Invalid change: {exc.errors()[0]['msg']}") from None
-        except OpenHermitError as exc:
-            raise ToolFailed(exc.message) from None
         return ToolOutcome(text=f"Schedule updated.\n{_line(updated)}", details=updated.wire())
 
 
@@ -178,10 +181,8 @@ class ScheduleDelete(Tool):
         id: str = Field(min_length=1)
 
     async def run(self, ctx: ToolContext, args: Input) -> ToolOutcome:
-        try:
+        with _reported():
             await _book(ctx).delete(ctx.agent_id, args.id)
-        except OpenHermitError as exc:
-            raise ToolFailed(exc.message) from None
         return ToolOutcome(text=f"Schedule {args.id} deleted.")
 
 
@@ -194,10 +195,8 @@ class ScheduleTrigger(Tool):
         id: str = Field(min_length=1)
 
     async def run(self, ctx: ToolContext, args: Input) -> ToolOutcome:
-        try:
+        with _reported():
             await _book(ctx).trigger(ctx.agent_id, args.id)
-        except OpenHermitError as exc:
-            raise ToolFailed(exc.message) from None
         return ToolOutcome(text=f"Schedule {args.id} triggered; it starts within a second.")
 
 

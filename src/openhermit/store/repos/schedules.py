@@ -158,7 +158,12 @@ async def lock_due(tx: Tx, limit: int) -> list[tuple[ScheduleRecord, float, bool
 
 async def seconds_until_due(tx: Tx) -> float | None:
     """Seconds until the earliest claimable fire (negative when overdue); None when none."""
-    stmt = select(func.extract("epoch", func.min(Schedule.next_run_at) - func.now())).where(_claimable())
+    stmt = (
+        select(func.extract("epoch", Schedule.next_run_at - func.now()))
+        .where(_claimable())
+        .order_by(Schedule.next_run_at)
+        .limit(1)
+    )
     value = (await tx.execute(stmt)).scalar_one_or_none()
     return None if value is None else float(value)
 
