@@ -419,6 +419,26 @@ async def test_catch_up_skip_records_missed_fires(
     assert (run["status"], run["error"]) == ("skipped", MISSED)
 
 
+async def test_a_stored_expression_that_no_longer_parses_fails_visibly(
+    client: httpx.AsyncClient, db: Database, fake_model: FakeModelServer, platform: Platform
+) -> None:
+    await _agent(client, db, fake_model, "bad")
+    await _create(client, "bad", type="cron", prompt="p", cronExpression="* * * * *", id="broken")
+    await _create(client, "bad", type="cron", prompt="p", cronExpression="* * * * *", id="fine")
+    async with db.transaction() as tx:
+        await tx.execute(
+            text(
+                "UPDATE schedules SET next_run_at = now(), cron_expression = CASE schedule_id "
+                "WHEN 'broken' THEN '99 * * * *' ELSE cron_expression END"
+            )
+        )
+    assert await platform.scheduler.claim_due() == 2
+    broken = await _schedule(client, "bad", "broken")
+    assert broken["status"] == "failed"
+    assert "Invalid cron expression" in broken["lastError"]
+    assert [r["status"] for r in await _finished_runs(client, "bad", "fine", 1)] == ["completed"]
+
+
 async def test_a_run_of_a_dead_gateway_is_marked_lost(
     client: httpx.AsyncClient, db: Database, fake_model: FakeModelServer, platform: Platform
 ) -> None:

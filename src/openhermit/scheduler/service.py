@@ -20,7 +20,7 @@ import time
 from typing import Any
 
 from openhermit.config import Settings
-from openhermit.errors import OpenHermitError
+from openhermit.errors import Invalid, OpenHermitError
 from openhermit.runtime.deps import RuntimeDeps
 from openhermit.runtime.fleet import Fleet
 from openhermit.scheduler.book import ScheduleBook
@@ -98,8 +98,21 @@ class Scheduler:
                 fire_at = schedule.next_run_at
                 assert fire_at is not None
                 following = None
-                if schedule.type == "cron" and schedule.cron_expression:
-                    following = next_fire(schedule.cron_expression, schedule.timezone, max(now, fire_at))
+                if schedule.type == "cron":
+                    try:
+                        following = next_fire(
+                            schedule.cron_expression or "", schedule.timezone, max(now, fire_at)
+                        )
+                    except Invalid as exc:  # stored before validation existed: stop it, visibly
+                        await schedules.update_schedule(
+                            tx,
+                            schedule.agent_id,
+                            schedule.schedule_id,
+                            status="failed",
+                            next_run_at=None,
+                            last_error=exc.message,
+                        )
+                        continue
                 await schedules.update_schedule(
                     tx, schedule.agent_id, schedule.schedule_id, next_run_at=following
                 )
