@@ -32,7 +32,7 @@ from openhermit.store.repos import schedules
 log = logging.getLogger(__name__)
 BACKOFF_SECONDS = [30.0, 60.0, 300.0, 900.0, 3600.0]
 ONCE_ATTEMPTS = len(BACKOFF_SECONDS)
-CLAIM_BATCH = 200
+CLAIM_BATCH = 50  # per transaction: several gateways share a burst of due fires
 MAX_SLEEP_SECONDS = 30.0
 SWEEP_SECONDS = 5.0
 BUSY = "skipped: the previous run was still running"
