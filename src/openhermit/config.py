@@ -12,7 +12,7 @@ import binascii
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -58,6 +58,10 @@ ENV_NAMES: dict[str, tuple[str, ...]] = {
     ),
     "attachments_fetch_allow_http": ("OPENHERMIT_ATTACHMENTS_FETCH_ALLOW_HTTP",),
     "attachments_fetch_allowed_networks": ("OPENHERMIT_ATTACHMENTS_FETCH_ALLOWED_NETWORKS",),
+    "scheduler_enabled": ("OPENHERMIT_SCHEDULER",),
+    "schedule_catch_up": ("OPENHERMIT_SCHEDULE_CATCH_UP",),
+    "schedule_misfire_grace_seconds": ("OPENHERMIT_SCHEDULE_MISFIRE_GRACE_SECONDS",),
+    "schedule_timeout_seconds": ("OPENHERMIT_SCHEDULE_TIMEOUT_SECONDS",),
 }
 
 
@@ -111,6 +115,13 @@ class Settings(BaseSettings):
     # URL passthrough: plain http, and networks exempt from the SSRF guard (comma-separated CIDRs).
     attachments_fetch_allow_http: bool = Field(False)
     attachments_fetch_allowed_networks: str = Field("")
+    # Schedules: run the scheduler in this process; what to do with fires missed while no
+    # gateway ran (`once`: one run for the whole window, `skip`: record them skipped); how
+    # late a fire may be before it counts as missed; the run time limit when none is set.
+    scheduler_enabled: bool = Field(True)
+    schedule_catch_up: Literal["once", "skip"] = Field("once")
+    schedule_misfire_grace_seconds: float = Field(60, ge=0)
+    schedule_timeout_seconds: float = Field(900, gt=0)
     # Model provider keys found in the environment (`*_API_KEY`), by variable name.
     provider_api_keys: dict[str, SecretStr] = Field(default_factory=dict)
 

@@ -22,7 +22,16 @@ from openhermit.gateway.platform import Platform
 from openhermit.protocol.sessions import SessionSource, SessionSpec
 from openhermit.runtime import attachments as runtime_attachments
 from openhermit.store.engine import Database
-from openhermit.store.repos import agents, approvals, channels, instructions, policies, sessions, users
+from openhermit.store.repos import (
+    agents,
+    approvals,
+    channels,
+    instructions,
+    policies,
+    schedules,
+    sessions,
+    users,
+)
 from tests.conftest import ADMIN_TOKEN
 
 PRINCIPALS = (
@@ -209,6 +218,28 @@ async def attachment_bytes(world: World) -> Request:
     return {"method": "GET", "url": f"{S}/attachments/{await _attachment_id(world)}/bytes"}
 
 
+async def _schedule(world: World) -> str:
+    schedule_id = world.uid("sched")
+    async with world.db.transaction() as tx:
+        await schedules.insert_schedule(
+            tx, agent_id="main", schedule_id=schedule_id, type="cron", cron_expression="0 9 * * *", prompt="p"
+        )
+    return schedule_id
+
+
+def on_schedule(method: str, suffix: str = "", json: Any = None) -> Builder:
+    async def build(world: World) -> Request:
+        url = f"/api/agents/main/schedules/{await _schedule(world)}{suffix}"
+        return {"method": method, "url": url, "json": json}
+
+    return build
+
+
+async def create_schedule(world: World) -> Request:
+    body = {"type": "cron", "prompt": "p", "cronExpression": "0 9 * * *", "id": world.uid("new")}
+    return {"method": "POST", "url": "/api/agents/main/schedules", "json": body}
+
+
 S = "/api/agents/main/sessions/ext:s"
 MATRIX: dict[tuple[str, str], tuple[Builder, dict[str, Any]]] = {
     ("GET", "/health"): (fixed("GET", "/health"), PUBLIC),
@@ -353,6 +384,19 @@ MATRIX: dict[tuple[str, str], tuple[Builder, dict[str, Any]]] = {
     ("GET", "/api/agents/{agent_id}/approvals/{request_id}"): (get_approval, OWNER),
     ("POST", "/api/agents/{agent_id}/approvals/{request_id}/review"): (review_approval, OWNER),
     ("POST", "/api/agents/{agent_id}/approvals/by-short/{short_id}/review"): (review_by_short, OWNER),
+    ("GET", "/api/agents/{agent_id}/schedules"): (fixed("GET", "/api/agents/main/schedules"), OWNER),
+    ("POST", "/api/agents/{agent_id}/schedules"): (create_schedule, OWNER),
+    ("PUT", "/api/agents/{agent_id}/schedules/{schedule_id}"): (
+        on_schedule("PUT", json={"status": "paused"}),
+        OWNER,
+    ),
+    ("DELETE", "/api/agents/{agent_id}/schedules/{schedule_id}"): (on_schedule("DELETE"), OWNER),
+    ("POST", "/api/agents/{agent_id}/schedules/{schedule_id}/trigger"): (
+        on_schedule("POST", "/trigger"),
+        OWNER,
+    ),
+    ("GET", "/api/agents/{agent_id}/schedules/{schedule_id}/runs"): (on_schedule("GET", "/runs"), OWNER),
+    ("GET", "/api/admin/schedules"): (fixed("GET", "/api/admin/schedules"), ADMIN_ONLY),
 }
 
 

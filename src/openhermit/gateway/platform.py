@@ -12,6 +12,7 @@ from openhermit.runtime.deps import RuntimeDeps
 from openhermit.runtime.fleet import Fleet
 from openhermit.runtime.recovery import Recovery
 from openhermit.runtime.relay import Relay
+from openhermit.scheduler.service import Scheduler
 from openhermit.secrets.backend import open_secret_store
 from openhermit.secrets.base import SecretStore
 from openhermit.secrets.crypto import SecretCipher
@@ -30,6 +31,7 @@ class Platform:
     runtime: RuntimeDeps = field(init=False)
     fleet: Fleet = field(init=False)
     recovery: Recovery = field(init=False)
+    scheduler: Scheduler = field(init=False)
     signer: TokenSigner = field(init=False)
     cipher: SecretCipher | None = field(init=False)
     _listener: Listener | None = field(init=False, default=None)
@@ -41,12 +43,16 @@ class Platform:
         self.runtime = RuntimeDeps(settings=self.settings, db=self.store.db, secrets=self.secrets)
         self.fleet = Fleet(self.runtime, ttl_seconds=self.settings.eviction_ttl_minutes * 60)
         self.recovery = Recovery(self.runtime, self.fleet)
+        self.scheduler = Scheduler(self.runtime, self.fleet, self.settings)
+        self.runtime.schedules = self.scheduler.book
 
     async def start_background(self) -> None:
         """Before serving: end turns orphaned by a crash; then eviction and recovery tickers."""
         await self.recovery.sweep()
         self.recovery.start()
         self.fleet.start()
+        if self.settings.scheduler_enabled:
+            self.scheduler.start()
 
     @property
     def db(self) -> Database:
@@ -62,6 +68,7 @@ class Platform:
         relay.on_agent_changed.append(self.fleet.forget)
         relay.on_interrupt.append(self.fleet.interrupt_here)
         listener.add_handler(relay.receive)
+        listener.add_handler(self.scheduler.receive)
         listener.on_reconnect(self.fleet.catch_up_subscribed)
         await listener.start()
         self.runtime.journal.relay = relay
@@ -71,6 +78,7 @@ class Platform:
         """Release the pool and the embedded server; safe to call twice."""
         if not self.closed:
             self.closed = True
+            await self.scheduler.stop()
             await self.recovery.stop()
             await self.fleet.stop()
             if self.runtime.journal.relay is not None:

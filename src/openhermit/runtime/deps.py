@@ -13,6 +13,7 @@ from openhermit.runtime.bus import EventBus
 from openhermit.runtime.journal import Journal
 from openhermit.runtime.metrics import RuntimeMetrics
 from openhermit.runtime.models.providers import ModelClients
+from openhermit.runtime.scheduling import ScheduleOperations
 from openhermit.sandbox.base import SandboxResolver
 from openhermit.secrets.base import SecretStore
 from openhermit.store.engine import Database
@@ -36,6 +37,8 @@ class RuntimeDeps:
     sandboxes: SandboxResolver | None = None
     # Where attachment bytes live; opened from settings on first use (runtime/attachments.py).
     blobs: BlobStore | None = None
+    # Creates and changes schedules (the scheduler installs it); used by the schedule tools.
+    schedules: ScheduleOperations | None = None
     journal: Journal = field(init=False)
 
     def __post_init__(self) -> None:

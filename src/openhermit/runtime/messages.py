@@ -92,9 +92,17 @@ async def _count_message(tx: Tx, agent_id: str, session_id: str, text: str) -> N
 
 
 async def post_message(
-    runner: AgentRunner, session_id: str, message: SessionMessage, access: AgentAccess
+    runner: AgentRunner,
+    session_id: str,
+    message: SessionMessage,
+    access: AgentAccess,
+    *,
+    turn_options: dict[str, Any] | None = None,
 ) -> Accepted:
-    """Store the user message and, unless it is group chatter, queue a turn for it."""
+    """Store the user message and, unless it is group chatter, queue a turn for it.
+
+    `turn_options` go into the turn's request (the scheduler's limits: `maxToolCalls`, `model`).
+    """
     access.check_session_id(session_id)
     if session_id == "inbox":
         raise InboxReadOnly("The inbox session is read-only.")
@@ -135,6 +143,7 @@ async def post_message(
                 "role": "owner" if access.is_admin else access.role,
                 "channel": access.caller.channel,
                 "channelUserId": access.caller.channel_user_id,
+                **(turn_options or {}),
             }
             turn = await turns.insert_turn(
                 tx, runner.agent_id, session_id, message_id=message.message_id, request=request

@@ -172,6 +172,8 @@ class AgentRunner:
             config = AgentConfig.model_validate(agent.config)
         except ValidationError as exc:
             raise TurnSetupError(f"The agent configuration is invalid: {exc.errors()[0]['msg']}") from None
+        if turn.request.get("model"):  # a per-turn model override (schedules)
+            config.model = config.model.model_copy(update={"model": turn.request["model"]})
         secret_values = await self.deps.secrets.values(self.agent_id)
         try:
             client = self.deps.models.get(config.model, secret_values, self.deps.settings.provider_api_keys)
@@ -300,6 +302,7 @@ class AgentRunner:
                     ctx,
                     recorder,
                     approval=self._approval_gate(turn, active, prepared),
+                    max_tool_calls=turn.request.get("maxToolCalls"),
                 )
             )
             result = await active.task

@@ -272,6 +272,33 @@ class AsyncGatewayClient:
         path = f"/api/agents/{_q(agent_id)}/policies/{_q(resource_type)}/{_q(resource_key)}"
         return await self.request("DELETE", path, params={"effect": effect} if effect else None)
 
+    # Schedules ----------------------------------------------------------------------------
+    async def list_schedules(self, agent_id: str | None = None, status: str | None = None) -> Any:
+        """An agent's schedules; with no agent, every schedule (admin)."""
+        params = {"status": status} if status else None
+        path = f"/api/agents/{_q(agent_id)}/schedules" if agent_id else "/api/admin/schedules"
+        return await self.request("GET", path, params=params, retry=True)
+
+    async def create_schedule(self, agent_id: str, schedule: dict[str, Any]) -> Any:
+        """`{type: cron|once, prompt, cronExpression?, timezone?, runAt?, id?, sessionMode?,
+        delivery?, policy?, createdBy?}`."""
+        return await self.request("POST", f"/api/agents/{_q(agent_id)}/schedules", json=schedule)
+
+    async def update_schedule(self, agent_id: str, schedule_id: str, changes: dict[str, Any]) -> Any:
+        path = f"/api/agents/{_q(agent_id)}/schedules/{_q(schedule_id)}"
+        return await self.request("PUT", path, json=changes, retry=True)
+
+    async def delete_schedule(self, agent_id: str, schedule_id: str) -> Any:
+        return await self.request("DELETE", f"/api/agents/{_q(agent_id)}/schedules/{_q(schedule_id)}")
+
+    async def trigger_schedule(self, agent_id: str, schedule_id: str) -> Any:
+        path = f"/api/agents/{_q(agent_id)}/schedules/{_q(schedule_id)}/trigger"
+        return await self.request("POST", path)
+
+    async def schedule_runs(self, agent_id: str, schedule_id: str, limit: int = 20) -> Any:
+        path = f"/api/agents/{_q(agent_id)}/schedules/{_q(schedule_id)}/runs"
+        return await self.request("GET", path, params={"limit": limit}, retry=True)
+
     async def list_approvals(self, agent_id: str, status: str | None = None) -> Any:
         params = {"status": status} if status else None
         return await self.request("GET", f"/api/agents/{_q(agent_id)}/approvals", params=params, retry=True)

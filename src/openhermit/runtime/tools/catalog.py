@@ -9,6 +9,7 @@ from openhermit.runtime.tools.instructions import InstructionUpdate
 from openhermit.runtime.tools.introspection import SessionDescriptionUpdate, WorkingMemoryUpdate
 from openhermit.runtime.tools.memory import MEMORY_TOOLS
 from openhermit.runtime.tools.people import PEOPLE_TOOLS
+from openhermit.runtime.tools.schedules import SCHEDULE_TOOLS
 from openhermit.runtime.tools.sessions import SESSION_TOOLS
 
 BUILTIN_TOOLS: dict[str, Tool] = {
@@ -20,6 +21,7 @@ BUILTIN_TOOLS: dict[str, Tool] = {
         *PEOPLE_TOOLS,
         *GOVERNANCE_TOOLS,
         *ATTACHMENT_TOOLS,
+        *SCHEDULE_TOOLS,
     ]
 }
 

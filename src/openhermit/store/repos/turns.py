@@ -133,6 +133,16 @@ async def cancel_queued(tx: Tx, agent_id: str, session_id: str) -> list[int]:
     return list(result.scalars())
 
 
+async def cancel_turn(tx: Tx, turn_id: int) -> bool:
+    """Cancel one turn that is still queued; False when it started or ended."""
+    result = await tx.execute(
+        update(Turn)
+        .where(Turn.id == turn_id, Turn.status == "queued")
+        .values(status="cancelled", finished_at=func.now())
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 async def renew_lease(tx: Tx, turn_id: int, *, owner: str, lease_seconds: float) -> bool:
     result = await tx.execute(
         update(Turn)
