@@ -16,8 +16,12 @@ from openhermit.sandbox.registry import SandboxSpec, build, unavailable_reason
 BackendFixture = Callable[[Path, str], AbstractAsyncContextManager[Sandbox]]
 
 
-def spec(workspace: Path, agent_id: str, config: dict[str, Any] | None = None, sid: str = "sbx") -> SandboxSpec:
-    return SandboxSpec(id=sid, agent_id=agent_id, alias="default", config=config or {}, workspace_dir=workspace)
+def spec(
+    workspace: Path, agent_id: str, config: dict[str, Any] | None = None, sid: str = "sbx"
+) -> SandboxSpec:
+    return SandboxSpec(
+        id=sid, agent_id=agent_id, alias="default", config=config or {}, workspace_dir=workspace
+    )
 
 
 @asynccontextmanager

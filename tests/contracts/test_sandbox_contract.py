@@ -75,7 +75,10 @@ async def test_files_round_trip_list_stat_delete(sandbox: Sandbox) -> None:
     await sandbox.write_file(sandbox.agent_home + "/dir/two.bin", bytes(range(256)))
     assert await sandbox.read_file("dir/two.bin") == bytes(range(256))
     listing = await sandbox.list_files("dir")
-    assert [(f.path, f.kind, f.size) for f in listing] == [("dir/one.txt", "file", 1), ("dir/two.bin", "file", 256)]
+    assert [(f.path, f.kind, f.size) for f in listing] == [
+        ("dir/one.txt", "file", 1),
+        ("dir/two.bin", "file", 256),
+    ]
     assert (await sandbox.stat("dir")).kind == "dir"
     await sandbox.write_file("dir/one.txt", b"replaced")
     assert await sandbox.read_file("dir/one.txt") == b"replaced"

@@ -20,7 +20,16 @@ import pytest
 from openhermit.gateway.platform import Platform
 from openhermit.protocol.sessions import SessionSource, SessionSpec
 from openhermit.store.engine import Database
-from openhermit.store.repos import agents, approvals, channels, instructions, policies, sessions, users
+from openhermit.store.repos import (
+    agents,
+    approvals,
+    channels,
+    instructions,
+    policies,
+    sandboxes,
+    sessions,
+    users,
+)
 from tests.conftest import ADMIN_TOKEN
 
 PRINCIPALS = (
@@ -190,6 +199,27 @@ async def review_by_short(world: World) -> Request:
     return {"method": "POST", "url": url, "json": {"decision": "approved"}}
 
 
+async def _sandbox(world: World) -> str:
+    alias = world.uid("box")
+    async with world.db.transaction() as tx:
+        await sandboxes.create_sandbox(tx, "main", alias, "local", {})
+    return alias
+
+
+async def create_sandbox(world: World) -> Request:
+    body = {"alias": world.uid("box"), "type": "local", "config": {}}
+    return {"method": "POST", "url": "/api/agents/main/sandboxes", "json": body}
+
+
+async def get_sandbox(world: World) -> Request:
+    return {"method": "GET", "url": f"/api/agents/main/sandboxes/{await _sandbox(world)}"}
+
+
+async def delete_sandbox(world: World) -> Request:
+    return {"method": "DELETE", "url": f"/api/agents/main/sandboxes/{await _sandbox(world)}"}
+
+
+PRESETS = {"presets": {"local": {"type": "local", "config": {}}}, "autoProvisionSandbox": "local"}
 S = "/api/agents/main/sessions/ext:s"
 MATRIX: dict[tuple[str, str], tuple[Builder, dict[str, Any]]] = {
     ("GET", "/health"): (fixed("GET", "/health"), PUBLIC),
@@ -321,6 +351,13 @@ MATRIX: dict[tuple[str, str], tuple[Builder, dict[str, Any]]] = {
     ("GET", "/api/agents/{agent_id}/approvals/{request_id}"): (get_approval, OWNER),
     ("POST", "/api/agents/{agent_id}/approvals/{request_id}/review"): (review_approval, OWNER),
     ("POST", "/api/agents/{agent_id}/approvals/by-short/{short_id}/review"): (review_by_short, OWNER),
+    ("GET", "/api/agents/{agent_id}/sandboxes"): (fixed("GET", "/api/agents/main/sandboxes"), OWNER),
+    ("POST", "/api/agents/{agent_id}/sandboxes"): (create_sandbox, OWNER),
+    ("GET", "/api/agents/{agent_id}/sandboxes/{alias}"): (get_sandbox, OWNER),
+    ("DELETE", "/api/agents/{agent_id}/sandboxes/{alias}"): (delete_sandbox, OWNER),
+    ("GET", "/api/sandbox-presets"): (fixed("GET", "/api/sandbox-presets"), ANY_CALLER),
+    ("PUT", "/api/sandbox-presets"): (fixed("PUT", "/api/sandbox-presets", PRESETS), ADMIN_ONLY),
+    ("GET", "/api/admin/sandboxes"): (fixed("GET", "/api/admin/sandboxes"), ADMIN_ONLY),
 }
 
 

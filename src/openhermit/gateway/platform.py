@@ -11,6 +11,7 @@ from openhermit.runtime.deps import RuntimeDeps
 from openhermit.runtime.fleet import Fleet
 from openhermit.runtime.recovery import Recovery
 from openhermit.runtime.relay import Relay
+from openhermit.runtime.sandboxes import SandboxPool
 from openhermit.secrets.backend import open_secret_store
 from openhermit.secrets.base import SecretStore
 from openhermit.secrets.crypto import SecretCipher
@@ -29,6 +30,7 @@ class Platform:
     runtime: RuntimeDeps = field(init=False)
     fleet: Fleet = field(init=False)
     recovery: Recovery = field(init=False)
+    sandboxes: SandboxPool = field(init=False)
     signer: TokenSigner = field(init=False)
     cipher: SecretCipher | None = field(init=False)
     _listener: Listener | None = field(init=False, default=None)
@@ -38,6 +40,8 @@ class Platform:
         key = self.settings.secrets_key_bytes
         self.cipher = SecretCipher(key) if key is not None else None
         self.runtime = RuntimeDeps(settings=self.settings, db=self.store.db, secrets=self.secrets)
+        self.sandboxes = SandboxPool(self.store.db, self.secrets)
+        self.runtime.sandboxes = self.sandboxes
         self.fleet = Fleet(self.runtime, ttl_seconds=self.settings.eviction_ttl_minutes * 60)
         self.recovery = Recovery(self.runtime, self.fleet)
 
@@ -46,6 +50,7 @@ class Platform:
         await self.recovery.sweep()
         self.recovery.start()
         self.fleet.start()
+        self.sandboxes.start()
 
     @property
     def db(self) -> Database:
@@ -72,6 +77,7 @@ class Platform:
             self.closed = True
             await self.recovery.stop()
             await self.fleet.stop()
+            await self.sandboxes.stop()
             if self.runtime.journal.relay is not None:
                 await self.runtime.journal.relay.close()
             if self._listener is not None:

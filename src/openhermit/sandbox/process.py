@@ -27,10 +27,8 @@ async def _drain(stream: asyncio.StreamReader, keep: bytearray, cap: int) -> boo
 
 
 def _kill_group(pid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 async def run_capped(
@@ -52,7 +50,8 @@ async def run_capped(
         cwd=cwd,
         start_new_session=True,
     )
-    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout is not None
+    assert proc.stderr is not None
     out, err = bytearray(), bytearray()
     readers = asyncio.gather(_drain(proc.stdout, out, cap), _drain(proc.stderr, err, cap))
     timed_out = False

@@ -68,7 +68,9 @@ class HostSandbox:
             "HOME": self.agent_home,
         }
         timeout = timeout_seconds or self.config.timeout_ms / 1000
-        return await run_capped([shell, "-c", command], env=full_env, cwd=str(folder), timeout_seconds=timeout)
+        return await run_capped(
+            [shell, "-c", command], env=full_env, cwd=str(folder), timeout_seconds=timeout
+        )
 
     async def read_file(self, path: str) -> bytes:
         return await self.files.read_file(path)

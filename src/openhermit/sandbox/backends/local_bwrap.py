@@ -20,7 +20,13 @@ from collections.abc import Mapping, Sequence
 from pydantic import BaseModel, ConfigDict, Field
 
 from openhermit.errors import Invalid
-from openhermit.sandbox.base import DEFAULT_EXEC_TIMEOUT_SECONDS, Capabilities, ExecResult, FileInfo, SkillBundle
+from openhermit.sandbox.base import (
+    DEFAULT_EXEC_TIMEOUT_SECONDS,
+    Capabilities,
+    ExecResult,
+    FileInfo,
+    SkillBundle,
+)
 from openhermit.sandbox.process import run_capped
 from openhermit.sandbox.registry import SandboxSpec
 from openhermit.sandbox.workspace import WorkspaceFiles
