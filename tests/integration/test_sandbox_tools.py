@@ -64,15 +64,26 @@ async def test_file_write_then_read_round_trips(
         Reply(tool_calls=[("file_read", {"path": "notes/today.md"})]),
         Reply(tool_calls=[("file_read", {"path": "notes/today.md", "offset": 2, "limit": 1})]),
         Reply(tool_calls=[("exec", {"command": "wc -l < notes/today.md"})]),
+        Reply(tool_calls=[("exec", {"command": "printf 'a\\0b' | tee bin.dat"})]),
+        Reply(tool_calls=[("file_read", {"path": "bin.dat"})]),
+        Reply(tool_calls=[("file_read", {"path": "bin.dat", "encoding": "base64"})]),
         Reply(text="done"),
     )
     body = await ask(client, "Write and read a note.")
     calls = body["toolCalls"]
-    assert [c["tool"] for c in calls] == ["file_write", "file_read", "file_read", "exec"]
+    assert [c["tool"] for c in calls] == [
+        *["file_write", "file_read", "file_read"],
+        *["exec"] * 2,
+        *["file_read"] * 2,
+    ]
     assert all(not c["isError"] for c in calls), calls
     assert calls[1]["text"] == content
     assert calls[2]["text"] == "line two — ünïcode\n"
     assert calls[3]["text"].splitlines()[0] == "3"
+    # NUL bytes in output survive the trip through the event log as replacement characters.
+    assert calls[4]["text"].startswith("a\ufffdb")
+    assert calls[5]["text"] == "a\ufffdb"
+    assert calls[6]["text"] == "YQBi"
 
 
 async def test_edit_list_stat_delete(

@@ -32,9 +32,11 @@ class Exec(Tool):
             result = await sandbox.exec(args.command, cwd=args.cwd, timeout_seconds=args.timeout_seconds)
         except OpenHermitError as exc:
             raise ToolFailed(str(exc)) from None
-        parts = [result.stdout.rstrip("\n")] if result.stdout else []
-        if result.stderr:
-            parts.append("[stderr]\n" + result.stderr.rstrip("\n"))
+        # NUL bytes cannot be stored in PostgreSQL text; show them as the replacement character.
+        stdout, stderr = (text.replace("\x00", "\ufffd") for text in (result.stdout, result.stderr))
+        parts = [stdout.rstrip("\n")] if stdout else []
+        if stderr:
+            parts.append("[stderr]\n" + stderr.rstrip("\n"))
         notes = [f"exit code {result.exit_code}", f"{result.duration_ms} ms"]
         if result.timed_out:
             notes.append("timed out")
@@ -42,8 +44,8 @@ class Exec(Tool):
             notes.append("output truncated at 256 KiB")
         parts.append(f"[{', '.join(notes)}]")
         details = {
-            "stdout": result.stdout,
-            "stderr": result.stderr,
+            "stdout": stdout,
+            "stderr": stderr,
             "exitCode": result.exit_code,
             "durationMs": result.duration_ms,
             "timedOut": result.timed_out,

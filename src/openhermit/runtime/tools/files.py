@@ -74,7 +74,7 @@ class FileRead(_FileTool):
             raise ToolFailed(f"{args.path} is {len(data)} bytes; file_read returns at most {READ_CAP_BYTES}.")
         if args.encoding == "base64":
             return ToolOutcome(text=base64.b64encode(data).decode(), details={"bytes": len(data)})
-        text = data.decode("utf-8", "replace")
+        text = data.decode("utf-8", "replace").replace("\x00", "\ufffd")  # PostgreSQL text has no NUL
         if SKILLS_DIR in args.path or (args.offset is None and args.limit is None):
             return ToolOutcome(text=text, details={"bytes": len(data)})
         lines = text.splitlines(keepends=True)
