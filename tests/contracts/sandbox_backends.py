@@ -3,6 +3,8 @@ else a local server speaking the vendor's API (driven by the vendor's own SDK)."
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -12,6 +14,7 @@ import pytest
 
 from openhermit.sandbox.base import Sandbox
 from openhermit.sandbox.registry import SandboxSpec, build, unavailable_reason
+from openhermit.testing.fake_docker import FakeDockerServer
 
 BackendFixture = Callable[[Path, str], AbstractAsyncContextManager[Sandbox]]
 
@@ -45,4 +48,57 @@ async def host_backend(workspace: Path, agent_id: str) -> AsyncIterator[Sandbox]
         await sandbox.shutdown()
 
 
-BACKENDS: dict[str, BackendFixture] = {"local": local_backend, "host": host_backend}
+def _real_docker_reason() -> str | None:
+    """None when a Docker engine answers (DOCKER_HOST or the default socket)."""
+    if not os.environ.get("DOCKER_HOST") and not Path("/var/run/docker.sock").exists():
+        return "no Docker engine (DOCKER_HOST unset, /var/run/docker.sock missing)"
+    try:
+        import docker
+
+        client = docker.from_env(timeout=3)
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except Exception as exc:
+        return f"no Docker engine reachable ({type(exc).__name__})"
+    return None
+
+
+@asynccontextmanager
+async def docker_fake_backend(workspace: Path, agent_id: str) -> AsyncIterator[Sandbox]:
+    """The docker backend, through the docker SDK, against a fake Engine API on 127.0.0.1."""
+    reason = unavailable_reason("docker")
+    if reason or not FakeDockerServer.usable():
+        pytest.skip(f"docker backend untestable here: {reason or 'the fake engine needs bwrap'}")
+    with FakeDockerServer() as engine:
+        sandbox = build(
+            "docker", spec(workspace, agent_id, {"docker_host": engine.base_url, "image": "ubuntu:24.04"})
+        )
+        try:
+            yield sandbox
+        finally:
+            await sandbox.shutdown()
+
+
+@asynccontextmanager
+async def docker_real_backend(workspace: Path, agent_id: str) -> AsyncIterator[Sandbox]:
+    """The docker backend against a real engine, when one is reachable."""
+    reason = unavailable_reason("docker") or _real_docker_reason()
+    if reason:
+        pytest.skip(f"real docker: {reason}")
+    sandbox = build(
+        "docker", spec(workspace, f"{agent_id}-{uuid.uuid4().hex[:6]}", {"image": "python:3.12-slim"})
+    )
+    try:
+        yield sandbox
+    finally:
+        await sandbox.shutdown()
+
+
+BACKENDS: dict[str, BackendFixture] = {
+    "local": local_backend,
+    "host": host_backend,
+    "docker": docker_fake_backend,
+    "docker-real": docker_real_backend,
+}
