@@ -4,6 +4,7 @@ else a local server speaking the vendor's API (driven by the vendor's own SDK)."
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -96,7 +97,41 @@ async def docker_real_backend(workspace: Path, agent_id: str) -> AsyncIterator[S
         await sandbox.shutdown()
 
 
+@asynccontextmanager
+async def e2b_fake_backend(workspace: Path, agent_id: str) -> AsyncIterator[Sandbox]:
+    """The e2b backend, through the e2b SDK, against a fake E2B API + envd on 127.0.0.1."""
+    reason = unavailable_reason("e2b")
+    if reason or shutil.which("bwrap") is None:
+        pytest.skip(f"e2b backend untestable here: {reason or 'the fake envd needs bwrap'}")
+    from tests.contracts.fake_e2b import FakeE2B
+
+    with FakeE2B() as fake:
+        config = {"api_key": "e2b_fake", "api_url": fake.url, "sandbox_url": fake.url}
+        sandbox = build("e2b", spec(workspace, agent_id, config))
+        try:
+            yield sandbox
+        finally:
+            await sandbox.shutdown()
+
+
+@asynccontextmanager
+async def e2b_real_backend(workspace: Path, agent_id: str) -> AsyncIterator[Sandbox]:
+    """The e2b backend against E2B itself, when E2B_API_KEY is set."""
+    reason = unavailable_reason("e2b") or (
+        None if os.environ.get("E2B_API_KEY") else "E2B_API_KEY is not set"
+    )
+    if reason:
+        pytest.skip(f"real e2b: {reason}")
+    sandbox = build("e2b", spec(workspace, agent_id, {}))
+    try:
+        yield sandbox
+    finally:
+        await sandbox.shutdown()
+
+
 BACKENDS: dict[str, BackendFixture] = {
+    "e2b": e2b_fake_backend,
+    "e2b-real": e2b_real_backend,
     "local": local_backend,
     "host": host_backend,
     "docker": docker_fake_backend,
