@@ -168,3 +168,33 @@ class WorkspaceFiles:
 
     async def sync_skills(self, skills: Sequence[SkillBundle]) -> None:
         await asyncio.to_thread(self._sync_skills, skills)
+
+
+class WorkspaceFileOps:
+    """The file half of `Sandbox` for backends whose workspace is a local folder (`self.files`);
+    writes `ensure` the sandbox first so the folder exists with the right owner."""
+
+    files: WorkspaceFiles
+
+    async def ensure(self) -> None:
+        raise NotImplementedError
+
+    async def read_file(self, path: str) -> bytes:
+        return await self.files.read_file(path)
+
+    async def write_file(self, path: str, data: bytes, *, mode: int | None = None) -> None:
+        await self.ensure()
+        await self.files.write_file(path, data, mode=mode)
+
+    async def list_files(self, path: str = ".") -> list[FileInfo]:
+        return await self.files.list_files(path)
+
+    async def stat(self, path: str) -> FileInfo:
+        return await self.files.stat(path)
+
+    async def delete(self, path: str, *, recursive: bool = False) -> None:
+        await self.files.delete(path, recursive=recursive)
+
+    async def sync_skills(self, skills: Sequence[SkillBundle]) -> None:
+        await self.ensure()
+        await self.files.sync_skills(skills)

@@ -15,7 +15,7 @@ import posixpath
 import re
 import shlex
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,11 +26,9 @@ from openhermit.sandbox.base import (
     OUTPUT_CAP_BYTES,
     Capabilities,
     ExecResult,
-    FileInfo,
-    SkillBundle,
 )
 from openhermit.sandbox.registry import SandboxSpec
-from openhermit.sandbox.workspace import WorkspaceFiles
+from openhermit.sandbox.workspace import WorkspaceFileOps, WorkspaceFiles
 
 try:
     import docker
@@ -71,7 +69,7 @@ def _cap(data: bytes | None) -> tuple[str, bool]:
     return data[:OUTPUT_CAP_BYTES].decode("utf-8", "replace"), len(data) > OUTPUT_CAP_BYTES
 
 
-class DockerSandbox:
+class DockerSandbox(WorkspaceFileOps):
     type = "docker"
 
     def __init__(self, spec: SandboxSpec) -> None:
@@ -179,24 +177,6 @@ class DockerSandbox:
             timed_out=timed_out,
             truncated=cut_out or cut_err,
         )
-
-    async def read_file(self, path: str) -> bytes:
-        return await self.files.read_file(path)
-
-    async def write_file(self, path: str, data: bytes, *, mode: int | None = None) -> None:
-        await self.files.write_file(path, data, mode=mode)
-
-    async def list_files(self, path: str = ".") -> list[FileInfo]:
-        return await self.files.list_files(path)
-
-    async def stat(self, path: str) -> FileInfo:
-        return await self.files.stat(path)
-
-    async def delete(self, path: str, *, recursive: bool = False) -> None:
-        await self.files.delete(path, recursive=recursive)
-
-    async def sync_skills(self, skills: Sequence[SkillBundle]) -> None:
-        await self.files.sync_skills(skills)
 
     async def shutdown(self) -> None:
         """Stop the container (it and the workspace stay for the next `ensure`)."""

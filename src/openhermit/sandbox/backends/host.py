@@ -9,15 +9,15 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from openhermit.errors import Invalid
-from openhermit.sandbox.base import Capabilities, ExecResult, FileInfo, SkillBundle
+from openhermit.sandbox.base import Capabilities, ExecResult
 from openhermit.sandbox.process import run_capped
 from openhermit.sandbox.registry import SandboxSpec
-from openhermit.sandbox.workspace import WorkspaceFiles
+from openhermit.sandbox.workspace import WorkspaceFileOps, WorkspaceFiles
 
 BASE_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
 
@@ -31,7 +31,7 @@ class HostConfig(BaseModel):
     timeout_ms: int = Field(300_000, gt=0)
 
 
-class HostSandbox:
+class HostSandbox(WorkspaceFileOps):
     type = "host"
 
     def __init__(self, spec: SandboxSpec) -> None:
@@ -71,26 +71,6 @@ class HostSandbox:
         return await run_capped(
             [shell, "-c", command], env=full_env, cwd=str(folder), timeout_seconds=timeout
         )
-
-    async def read_file(self, path: str) -> bytes:
-        return await self.files.read_file(path)
-
-    async def write_file(self, path: str, data: bytes, *, mode: int | None = None) -> None:
-        await self.ensure()
-        await self.files.write_file(path, data, mode=mode)
-
-    async def list_files(self, path: str = ".") -> list[FileInfo]:
-        return await self.files.list_files(path)
-
-    async def stat(self, path: str) -> FileInfo:
-        return await self.files.stat(path)
-
-    async def delete(self, path: str, *, recursive: bool = False) -> None:
-        await self.files.delete(path, recursive=recursive)
-
-    async def sync_skills(self, skills: Sequence[SkillBundle]) -> None:
-        await self.ensure()
-        await self.files.sync_skills(skills)
 
     async def shutdown(self) -> None:
         """Nothing keeps running between calls."""

@@ -15,7 +15,7 @@ import os
 import posixpath
 import shutil
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,12 +24,10 @@ from openhermit.sandbox.base import (
     DEFAULT_EXEC_TIMEOUT_SECONDS,
     Capabilities,
     ExecResult,
-    FileInfo,
-    SkillBundle,
 )
 from openhermit.sandbox.process import run_capped
 from openhermit.sandbox.registry import SandboxSpec
-from openhermit.sandbox.workspace import WorkspaceFiles
+from openhermit.sandbox.workspace import WorkspaceFileOps, WorkspaceFiles
 
 AGENT_HOME = "/home/agent"
 SYSTEM_DIRS = ("/usr", "/etc")
@@ -67,7 +65,7 @@ def agent_uid(agent_id: str) -> int:
     return UID_BASE + zlib.crc32(agent_id.encode()) % UID_SPAN
 
 
-class LocalSandbox:
+class LocalSandbox(WorkspaceFileOps):
     type = "local"
     agent_home = AGENT_HOME
 
@@ -170,26 +168,6 @@ class LocalSandbox:
         argv[at:at] = self._env(env)
         # bwrap itself starts from an empty environment: /proc/1/environ inside shows nothing.
         return await run_capped(argv, env={}, timeout_seconds=timeout_seconds or self.config.timeout_seconds)
-
-    async def read_file(self, path: str) -> bytes:
-        return await self.files.read_file(path)
-
-    async def write_file(self, path: str, data: bytes, *, mode: int | None = None) -> None:
-        await self.ensure()
-        await self.files.write_file(path, data, mode=mode)
-
-    async def list_files(self, path: str = ".") -> list[FileInfo]:
-        return await self.files.list_files(path)
-
-    async def stat(self, path: str) -> FileInfo:
-        return await self.files.stat(path)
-
-    async def delete(self, path: str, *, recursive: bool = False) -> None:
-        await self.files.delete(path, recursive=recursive)
-
-    async def sync_skills(self, skills: Sequence[SkillBundle]) -> None:
-        await self.ensure()
-        await self.files.sync_skills(skills)
 
     async def shutdown(self) -> None:
         """Nothing keeps running between calls; files stay."""
