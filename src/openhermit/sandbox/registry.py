@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from openhermit.errors import Invalid
 from openhermit.sandbox.base import Sandbox
@@ -33,6 +35,17 @@ class SandboxSpec:
 
 
 BackendFactory = Callable[[SandboxSpec], Sandbox]
+ConfigT = TypeVar("ConfigT", bound=BaseModel)
+
+
+def parse_config(model: type[ConfigT], spec: SandboxSpec, type_name: str) -> ConfigT:
+    """A backend's config model from the row's config; a 400 naming the backend when invalid."""
+    try:
+        return model.model_validate(dict(spec.config))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "config"
+        raise Invalid(f"Invalid {type_name} sandbox config: {where}: {first['msg']}") from None
 
 
 def backend_names() -> list[str]:

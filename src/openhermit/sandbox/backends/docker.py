@@ -27,7 +27,7 @@ from openhermit.sandbox.base import (
     Capabilities,
     ExecResult,
 )
-from openhermit.sandbox.registry import SandboxSpec
+from openhermit.sandbox.registry import SandboxSpec, parse_config
 from openhermit.sandbox.workspace import WorkspaceFileOps, WorkspaceFiles
 
 try:
@@ -73,10 +73,7 @@ class DockerSandbox(WorkspaceFileOps):
     type = "docker"
 
     def __init__(self, spec: SandboxSpec) -> None:
-        try:
-            self.config = DockerConfig.model_validate(dict(spec.config))
-        except ValueError as exc:
-            raise Invalid(f"Invalid docker sandbox config: {exc}") from None
+        self.config = parse_config(DockerConfig, spec, "docker")
         self.id = spec.id
         self.spec = spec
         self.agent_home = self.config.agent_home

@@ -29,7 +29,7 @@ from openhermit.sandbox.base import (
     SandboxPathError,
     SkillBundle,
 )
-from openhermit.sandbox.registry import SandboxSpec
+from openhermit.sandbox.registry import SandboxSpec, parse_config
 
 try:
     from e2b import AsyncSandbox, CommandExitException, FileType, NotFoundException, TimeoutException
@@ -64,10 +64,7 @@ class E2BSandbox:
     type = "e2b"
 
     def __init__(self, spec: SandboxSpec) -> None:
-        try:
-            self.config = E2BConfig.model_validate(dict(spec.config))
-        except ValueError as exc:
-            raise Invalid(f"Invalid e2b sandbox config: {exc}") from None
+        self.config = parse_config(E2BConfig, spec, "e2b")
         self.id = spec.id
         self.spec = spec
         self.agent_home = self.config.agent_home

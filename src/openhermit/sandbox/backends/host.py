@@ -13,10 +13,9 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from openhermit.errors import Invalid
 from openhermit.sandbox.base import Capabilities, ExecResult
 from openhermit.sandbox.process import run_capped
-from openhermit.sandbox.registry import SandboxSpec
+from openhermit.sandbox.registry import SandboxSpec, parse_config
 from openhermit.sandbox.workspace import WorkspaceFileOps, WorkspaceFiles
 
 BASE_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
@@ -35,10 +34,7 @@ class HostSandbox(WorkspaceFileOps):
     type = "host"
 
     def __init__(self, spec: SandboxSpec) -> None:
-        try:
-            self.config = HostConfig.model_validate(dict(spec.config))
-        except ValueError as exc:
-            raise Invalid(f"Invalid host sandbox config: {exc}") from None
+        self.config = parse_config(HostConfig, spec, "host")
         self.id = spec.id
         self.spec = spec
         self.agent_home = os.path.realpath(spec.workspace_dir)

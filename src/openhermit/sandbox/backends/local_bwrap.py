@@ -26,7 +26,7 @@ from openhermit.sandbox.base import (
     ExecResult,
 )
 from openhermit.sandbox.process import run_capped
-from openhermit.sandbox.registry import SandboxSpec
+from openhermit.sandbox.registry import SandboxSpec, parse_config
 from openhermit.sandbox.workspace import WorkspaceFileOps, WorkspaceFiles
 
 AGENT_HOME = "/home/agent"
@@ -70,10 +70,7 @@ class LocalSandbox(WorkspaceFileOps):
     agent_home = AGENT_HOME
 
     def __init__(self, spec: SandboxSpec) -> None:
-        try:
-            self.config = LocalConfig.model_validate(dict(spec.config))
-        except ValueError as exc:
-            raise Invalid(f"Invalid local sandbox config: {exc}") from None
+        self.config = parse_config(LocalConfig, spec, "local")
         self.id = spec.id
         self.spec = spec
         self.capabilities = Capabilities(
