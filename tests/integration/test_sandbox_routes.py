@@ -10,7 +10,7 @@ import pytest
 
 from openhermit.gateway.platform import Platform
 from openhermit.store.engine import Database
-from openhermit.store.repos import sandboxes
+from openhermit.store.repos import sandboxes, users
 from tests.runtime_helpers import create_agent
 
 H = {"Authorization": "Bearer test-admin-token"}
@@ -68,6 +68,23 @@ async def test_only_one_host_sandbox_per_gateway(client: httpx.AsyncClient, agen
     assert (
         await client.post("/api/agents/other/sandboxes", json={"type": "host"}, headers=H)
     ).status_code == 201
+
+
+async def test_only_admins_give_an_unisolated_sandbox(
+    client: httpx.AsyncClient, platform: Platform, db: Database, agent: str
+) -> None:
+    async with db.transaction() as tx:
+        await users.insert_user(tx, "usr-olga", "olga")
+        await users.link_identity(tx, "usr-olga", "cli", "olga")
+        await users.set_role(tx, "usr-olga", agent, "owner")
+    token, _ = platform.signer.mint("cli", "olga")
+    owner = {"Authorization": f"Bearer {token}"}
+    refused = await client.post(BASE, json={"alias": "h", "type": "host"}, headers=owner)
+    assert refused.status_code == 403
+    assert "admin" in refused.json()["error"]["message"]
+    allowed = await client.post(BASE, json={"alias": "box", "type": "local"}, headers=owner)
+    assert allowed.status_code == 201, allowed.text
+    assert [s["alias"] for s in (await client.get(BASE, headers=owner)).json()] == ["box"]
 
 
 @pytest.mark.parametrize(
