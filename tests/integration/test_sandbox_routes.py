@@ -3,6 +3,7 @@ the admin view, soft deletion, and the runtime pool's lifecycle."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import httpx
@@ -168,6 +169,7 @@ async def test_session_lifecycle_stops_after_the_turn(
     )
     assert created.status_code == 201, created.text
     await platform.sandboxes.turn_started(agent)
+    await asyncio.gather(*platform.sandboxes._starting)
     assert [live.record.alias for live in platform.sandboxes.live.values()] == ["s"]
     await platform.sandboxes.turn_finished(agent)
     assert platform.sandboxes.live == {}

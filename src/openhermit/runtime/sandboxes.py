@@ -60,6 +60,7 @@ class SandboxPool:
         self.live: dict[str, Live] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._sweeper: asyncio.Task[None] | None = None
+        self._starting: set[asyncio.Task[None]] = set()
 
     # Lookup ---------------------------------------------------------------------------------
     async def _row(self, agent_id: str, alias: str | None) -> tuple[SandboxRecord, Path]:
@@ -123,12 +124,18 @@ class SandboxPool:
 
     # Lifecycle ------------------------------------------------------------------------------
     async def turn_started(self, agent_id: str) -> None:
-        """`start: session` sandboxes are made ready before the model runs."""
-        async with self.db.transaction() as tx:
-            found = await rows.list_sandboxes(tx, agent_id)
-        for record in found:
-            if lifecycle_of(record.config).start == "session":
-                with contextlib.suppress(Exception):  # a failing backend surfaces at first tool use
+        """`start: session` sandboxes are made ready in the background as the turn begins (the
+        turn never waits for this; a tool call that comes first builds the sandbox itself)."""
+        task = asyncio.create_task(self._start_session_sandboxes(agent_id))
+        self._starting.add(task)
+        task.add_done_callback(self._starting.discard)
+
+    async def _start_session_sandboxes(self, agent_id: str) -> None:
+        with contextlib.suppress(Exception):  # a failing backend surfaces at first tool use
+            async with self.db.transaction() as tx:
+                found = await rows.list_sandboxes(tx, agent_id)
+            for record in found:
+                if lifecycle_of(record.config).start == "session":
                     await self.for_agent(agent_id, record.alias)
 
     async def turn_finished(self, agent_id: str) -> None:
@@ -177,6 +184,9 @@ class SandboxPool:
             await self.sweep_idle()
 
     async def stop(self) -> None:
+        for task in list(self._starting):
+            task.cancel()
+        await asyncio.gather(*self._starting, return_exceptions=True)
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
