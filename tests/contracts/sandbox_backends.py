@@ -129,7 +129,40 @@ async def e2b_real_backend(workspace: Path, agent_id: str) -> AsyncIterator[Sand
         await sandbox.shutdown()
 
 
+@asynccontextmanager
+async def daytona_fake_backend(workspace: Path, agent_id: str) -> AsyncIterator[Sandbox]:
+    """The daytona backend, through the daytona SDK, against a fake control plane + toolbox."""
+    reason = unavailable_reason("daytona")
+    if reason or shutil.which("bwrap") is None:
+        pytest.skip(f"daytona backend untestable here: {reason or 'the fake toolbox needs bwrap'}")
+    from tests.contracts.fake_daytona import FakeDaytona
+
+    with FakeDaytona() as fake:
+        config = {"api_key": "dtn_fake", "api_url": fake.url, "target": "local"}
+        sandbox = build("daytona", spec(workspace, agent_id, config))
+        try:
+            yield sandbox
+        finally:
+            await sandbox.shutdown()
+
+
+@asynccontextmanager
+async def daytona_real_backend(workspace: Path, agent_id: str) -> AsyncIterator[Sandbox]:
+    """The daytona backend against Daytona itself, when DAYTONA_API_KEY is set."""
+    key_missing = None if os.environ.get("DAYTONA_API_KEY") else "DAYTONA_API_KEY is not set"
+    reason = unavailable_reason("daytona") or key_missing
+    if reason:
+        pytest.skip(f"real daytona: {reason}")
+    sandbox = build("daytona", spec(workspace, agent_id, {}))
+    try:
+        yield sandbox
+    finally:
+        await sandbox.shutdown()
+
+
 BACKENDS: dict[str, BackendFixture] = {
+    "daytona": daytona_fake_backend,
+    "daytona-real": daytona_real_backend,
     "e2b": e2b_fake_backend,
     "e2b-real": e2b_real_backend,
     "local": local_backend,
