@@ -13,7 +13,6 @@ import asyncio
 import shutil
 import stat as st
 import tempfile
-import threading
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,11 +20,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from tests.contracts.fake_servers import ThreadedServer, sandbox_argv
 
 HOME = "/home/daytona"
 
@@ -38,20 +38,13 @@ class FakeBox:
     labels: dict[str, str]
 
 
-class FakeDaytona:
+class FakeDaytona(ThreadedServer):
     """`with FakeDaytona() as d:` then `DaytonaConfig(api_key="x", api_url=d.url, target="local")`."""
 
     def __init__(self) -> None:
         self.boxes: dict[str, FakeBox] = {}
         self.calls: list[str] = []
         self._tmp = tempfile.TemporaryDirectory(prefix="fake-daytona-")
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self.port = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     def _dto(self, box: FakeBox) -> dict[str, Any]:
         return {
@@ -129,14 +122,9 @@ class FakeDaytona:
         if box is None:
             return self._missing("Sandbox")
         body = await request.json()
-        argv = ["bwrap", "--dev-bind", "/", "/", "--bind", str(box.root), HOME, "--unshare-pid"]
-        argv += ["--die-with-parent", "--proc", "/proc", "--chdir", body.get("cwd") or HOME, "--clearenv"]
-        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": HOME, **box.env, **(body.get("envs") or {})}
-        for key, value in env.items():
-            argv += ["--setenv", key, value]
+        argv = sandbox_argv(box.root, HOME, body.get("cwd"), {**box.env, **(body.get("envs") or {})})
         proc = await asyncio.create_subprocess_exec(
             *argv,
-            "--",
             "sh",
             "-c",
             body["command"],
@@ -233,18 +221,9 @@ class FakeDaytona:
         )
 
     def __enter__(self) -> FakeDaytona:
-        config = uvicorn.Config(self.app(), host="127.0.0.1", port=0, log_level="error", lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="fake-daytona", daemon=True)
-        self._thread.start()
-        while not self._server.started:
-            threading.Event().wait(0.02)
-        self.port = self._server.servers[0].sockets[0].getsockname()[1]
+        self.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        assert self._server is not None
-        assert self._thread is not None
-        self._server.should_exit = True
-        self._thread.join(10)
+        self.stop()
         self._tmp.cleanup()

@@ -14,14 +14,12 @@ import asyncio
 import contextlib
 import shutil
 import tempfile
-import threading
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from connectrpc.code import Code
 from connectrpc.errors import ConnectError
 from e2b.envd.filesystem import filesystem_pb as fs
@@ -37,6 +35,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
+from tests.contracts.fake_servers import ThreadedServer, sandbox_argv
+
 HOME = "/home/user"
 ENVD_VERSION = "0.6.4"
 
@@ -48,16 +48,13 @@ class FakeBox:
     envs: dict[str, str]
 
 
-class FakeE2B:
+class FakeE2B(ThreadedServer):
     """`with FakeE2B() as e2b:` then `api_url=e2b.url, sandbox_url=e2b.url` in the SDK."""
 
     def __init__(self) -> None:
         self.boxes: dict[str, FakeBox] = {}
         self.calls: list[str] = []
         self._tmp = tempfile.TemporaryDirectory(prefix="fake-e2b-")
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self.port = 0
 
     # Sandbox lookup and paths ---------------------------------------------------------------
     def box(self, sandbox_id: str | None = None) -> FakeBox:
@@ -152,14 +149,10 @@ class FakeE2B:
             async def start(self, request: pr.StartRequest, ctx: Any) -> AsyncIterator[pr.StartResponse]:
                 box = fake.box(ctx.request_headers.get("e2b-sandbox-id"))
                 config = request.process
-                argv = ["bwrap", "--dev-bind", "/", "/", "--bind", str(box.root), HOME, "--unshare-pid"]
-                argv += ["--die-with-parent", "--proc", "/proc", "--chdir", config.cwd or HOME, "--clearenv"]
-                env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": HOME, **box.envs, **dict(config.envs)}
-                for key, value in env.items():
-                    argv += ["--setenv", key, value]
+                env = {**box.envs, **dict(config.envs)}
+                argv = sandbox_argv(box.root, HOME, config.cwd, env)
                 proc = await asyncio.create_subprocess_exec(
                     *argv,
-                    "--",
                     config.cmd,
                     *config.args,
                     stdout=asyncio.subprocess.PIPE,
@@ -231,23 +224,10 @@ class FakeE2B:
         )
 
     # Serving ----------------------------------------------------------------------------------
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
     def __enter__(self) -> FakeE2B:
-        config = uvicorn.Config(self.app(), host="127.0.0.1", port=0, log_level="error", lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="fake-e2b", daemon=True)
-        self._thread.start()
-        while not self._server.started:
-            threading.Event().wait(0.02)
-        self.port = self._server.servers[0].sockets[0].getsockname()[1]
+        self.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        assert self._server is not None
-        assert self._thread is not None
-        self._server.should_exit = True
-        self._thread.join(10)
+        self.stop()
         self._tmp.cleanup()

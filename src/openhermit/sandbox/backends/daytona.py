@@ -14,7 +14,7 @@ import posixpath
 import shlex
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,15 +23,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from openhermit.errors import Invalid, UpstreamError
 from openhermit.sandbox.base import (
     OUTPUT_CAP_BYTES,
-    SKILLS_DIR,
     Capabilities,
     ExecResult,
     FileInfo,
     SandboxFileNotFound,
     SandboxPathError,
-    SkillBundle,
 )
 from openhermit.sandbox.registry import SandboxSpec, parse_config
+from openhermit.sandbox.remote import RemoteFileOps
 
 try:
     from daytona import (
@@ -80,7 +79,7 @@ def _capped(text: str) -> tuple[str, bool]:
     return data[:OUTPUT_CAP_BYTES].decode("utf-8", "ignore"), len(data) > OUTPUT_CAP_BYTES
 
 
-class DaytonaSandbox:
+class DaytonaSandbox(RemoteFileOps):
     type = "daytona"
 
     def __init__(self, spec: SandboxSpec) -> None:
@@ -94,12 +93,6 @@ class DaytonaSandbox:
         self.external_id: str | None = None
         self._client: Any = None
         self._box: Any = None
-
-    def _path(self, path: str) -> str:
-        joined = posixpath.normpath(posixpath.join(self.agent_home, path))
-        if joined != self.agent_home and not joined.startswith(self.agent_home.rstrip("/") + "/"):
-            raise SandboxPathError(f"The path {path!r} is outside the agent's home {self.agent_home}.")
-        return joined
 
     def _info(self, entry: Any, path: str) -> FileInfo:
         modified = datetime.now(UTC)
@@ -207,25 +200,8 @@ class DaytonaSandbox:
         except DaytonaNotFoundError:
             raise SandboxFileNotFound(f"No such file: {path}") from None
 
-    async def delete(self, path: str, *, recursive: bool = False) -> None:
-        target = self._path(path)
-        if target == self.agent_home:
-            raise SandboxPathError("The agent's home itself cannot be deleted.")
-        info = await self.stat(path)
-        if info.kind == "dir" and not recursive:
-            raise SandboxPathError(f"{path} is a folder; delete it with recursive=true.")
-        await self._box.fs.delete_file(target, recursive=info.kind == "dir")
-
-    async def sync_skills(self, skills: Sequence[SkillBundle]) -> None:
-        await self.ensure()
-        for source in ("system", "user"):
-            with contextlib.suppress(SandboxFileNotFound):
-                await self.delete(f"{SKILLS_DIR}/{source}", recursive=True)
-        for skill in skills:
-            for file in sorted(skill.source_path.rglob("*")):
-                if file.is_file():
-                    rel = file.relative_to(skill.source_path).as_posix()
-                    await self.write_file(f"{SKILLS_DIR}/{skill.source}/{skill.id}/{rel}", file.read_bytes())
+    async def _remove(self, target: str, *, is_dir: bool) -> None:
+        await self._box.fs.delete_file(target, recursive=is_dir)
 
     async def _close_client(self) -> None:
         client, self._client = self._client, None

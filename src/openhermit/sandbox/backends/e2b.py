@@ -12,7 +12,7 @@ import contextlib
 import posixpath
 import shlex
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,15 +21,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from openhermit.errors import Invalid, UpstreamError
 from openhermit.sandbox.base import (
     OUTPUT_CAP_BYTES,
-    SKILLS_DIR,
     Capabilities,
     ExecResult,
     FileInfo,
     SandboxFileNotFound,
     SandboxPathError,
-    SkillBundle,
 )
 from openhermit.sandbox.registry import SandboxSpec, parse_config
+from openhermit.sandbox.remote import RemoteFileOps
 
 try:
     from e2b import AsyncSandbox, CommandExitException, FileType, NotFoundException, TimeoutException
@@ -60,7 +59,7 @@ def unavailable_reason() -> str | None:
     return None
 
 
-class E2BSandbox:
+class E2BSandbox(RemoteFileOps):
     type = "e2b"
 
     def __init__(self, spec: SandboxSpec) -> None:
@@ -77,12 +76,6 @@ class E2BSandbox:
     def _opts(self) -> dict[str, Any]:
         keys = ("api_key", "api_url", "sandbox_url", "domain")
         return {k: getattr(self.config, k) for k in keys if getattr(self.config, k) is not None}
-
-    def _path(self, path: str) -> str:
-        joined = posixpath.normpath(posixpath.join(self.agent_home, path))
-        if joined != self.agent_home and not joined.startswith(self.agent_home.rstrip("/") + "/"):
-            raise SandboxPathError(f"The path {path!r} is outside the agent's home {self.agent_home}.")
-        return joined
 
     def _info(self, entry: Any) -> FileInfo:
         kind = "dir" if entry.type == FileType.DIR else "file"
@@ -180,26 +173,8 @@ class E2BSandbox:
         except NotFoundException:
             raise SandboxFileNotFound(f"No such file: {path}") from None
 
-    async def delete(self, path: str, *, recursive: bool = False) -> None:
-        target = self._path(path)
-        if target == self.agent_home:
-            raise SandboxPathError("The agent's home itself cannot be deleted.")
-        info = await self.stat(path)
-        if info.kind == "dir" and not recursive:
-            raise SandboxPathError(f"{path} is a folder; delete it with recursive=true.")
+    async def _remove(self, target: str, *, is_dir: bool) -> None:
         await self._box.files.remove(target, user=self.config.username)
-
-    async def sync_skills(self, skills: Sequence[SkillBundle]) -> None:
-        await self.ensure()
-        for source in ("system", "user"):
-            folder = self._path(f"{SKILLS_DIR}/{source}")
-            if await self._box.files.exists(folder, user=self.config.username):
-                await self._box.files.remove(folder, user=self.config.username)
-        for skill in skills:
-            for file in sorted(skill.source_path.rglob("*")):
-                if file.is_file():
-                    rel = file.relative_to(skill.source_path).as_posix()
-                    await self.write_file(f"{SKILLS_DIR}/{skill.source}/{skill.id}/{rel}", file.read_bytes())
 
     async def shutdown(self) -> None:
         """Kill the E2B sandbox (its files go with it)."""
