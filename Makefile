@@ -30,6 +30,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	@touch $@ $(VENV)/.installed-run
 
 run: $(VENV)/.installed-run
+	-@scripts/ensure-system.sh run  # bubblewrap for the local sandbox (optional)
 	$(BIN)/hermit up
 
 lint: $(VENV)/.installed-test

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Install the Debian packages a target needs, or say exactly how to.
-# Usage: scripts/ensure-system.sh venv|test
+# Usage: scripts/ensure-system.sh venv|test|run
 set -euo pipefail
 
-target=${1:?usage: ensure-system.sh venv|test}
+target=${1:?usage: ensure-system.sh venv|test|run}
 python=${PYTHON:-python3}
 missing=()
 
@@ -18,6 +18,12 @@ case "$target" in
   test)
     # The embedded PostgreSQL runs as a dedicated user when started by root.
     if [ "$(id -u)" = 0 ] && ! command -v useradd >/dev/null 2>&1; then missing+=(passwd); fi
+    # The local sandbox: bubblewrap, with prlimit/setpriv from util-linux.
+    if ! command -v bwrap >/dev/null 2>&1; then missing+=(bubblewrap); fi
+    if ! command -v prlimit >/dev/null 2>&1; then missing+=(util-linux); fi
+    ;;
+  run)
+    if ! command -v bwrap >/dev/null 2>&1; then missing+=(bubblewrap); fi
     ;;
   *) echo "ensure-system.sh: unknown target $target" >&2; exit 2 ;;
 esac

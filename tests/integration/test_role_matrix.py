@@ -28,6 +28,7 @@ from openhermit.store.repos import (
     channels,
     instructions,
     policies,
+    sandboxes,
     schedules,
     sessions,
     users,
@@ -240,6 +241,27 @@ async def create_schedule(world: World) -> Request:
     return {"method": "POST", "url": "/api/agents/main/schedules", "json": body}
 
 
+async def _sandbox(world: World) -> str:
+    alias = world.uid("box")
+    async with world.db.transaction() as tx:
+        await sandboxes.create_sandbox(tx, "main", alias, "local", {})
+    return alias
+
+
+async def create_sandbox(world: World) -> Request:
+    body = {"alias": world.uid("box"), "type": "local", "config": {}}
+    return {"method": "POST", "url": "/api/agents/main/sandboxes", "json": body}
+
+
+async def get_sandbox(world: World) -> Request:
+    return {"method": "GET", "url": f"/api/agents/main/sandboxes/{await _sandbox(world)}"}
+
+
+async def delete_sandbox(world: World) -> Request:
+    return {"method": "DELETE", "url": f"/api/agents/main/sandboxes/{await _sandbox(world)}"}
+
+
+PRESETS = {"presets": {"local": {"type": "local", "config": {}}}, "autoProvisionSandbox": "local"}
 S = "/api/agents/main/sessions/ext:s"
 MATRIX: dict[tuple[str, str], tuple[Builder, dict[str, Any]]] = {
     ("GET", "/health"): (fixed("GET", "/health"), PUBLIC),
@@ -397,6 +419,13 @@ MATRIX: dict[tuple[str, str], tuple[Builder, dict[str, Any]]] = {
     ),
     ("GET", "/api/agents/{agent_id}/schedules/{schedule_id}/runs"): (on_schedule("GET", "/runs"), OWNER),
     ("GET", "/api/admin/schedules"): (fixed("GET", "/api/admin/schedules"), ADMIN_ONLY),
+    ("GET", "/api/agents/{agent_id}/sandboxes"): (fixed("GET", "/api/agents/main/sandboxes"), OWNER),
+    ("POST", "/api/agents/{agent_id}/sandboxes"): (create_sandbox, OWNER),
+    ("GET", "/api/agents/{agent_id}/sandboxes/{alias}"): (get_sandbox, OWNER),
+    ("DELETE", "/api/agents/{agent_id}/sandboxes/{alias}"): (delete_sandbox, OWNER),
+    ("GET", "/api/sandbox-presets"): (fixed("GET", "/api/sandbox-presets"), ANY_CALLER),
+    ("PUT", "/api/sandbox-presets"): (fixed("PUT", "/api/sandbox-presets", PRESETS), ADMIN_ONLY),
+    ("GET", "/api/admin/sandboxes"): (fixed("GET", "/api/admin/sandboxes"), ADMIN_ONLY),
 }
 
 

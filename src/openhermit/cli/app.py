@@ -5,7 +5,16 @@ from __future__ import annotations
 import typer
 
 from openhermit import __version__
-from openhermit.cli import agents_cmd, config_cmd, db, gateway_cmd, instructions_cmd, ops, schedules_cmd
+from openhermit.cli import (
+    agents_cmd,
+    config_cmd,
+    db,
+    gateway_cmd,
+    instructions_cmd,
+    ops,
+    sandbox_cmd,
+    schedules_cmd,
+)
 from openhermit.cli.chat import chat
 from openhermit.cli.context import errors
 from openhermit.cli.setup import setup
@@ -25,6 +34,7 @@ app.add_typer(agents_cmd.app, name="agents")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(instructions_cmd.app, name="instructions")
 app.add_typer(schedules_cmd.app, name="schedules")
+app.add_typer(sandbox_cmd.app, name="sandbox")
 app.add_typer(db.app, name="db")
 app.command("setup")(setup)
 app.command("up")(up)

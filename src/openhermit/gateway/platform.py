@@ -12,6 +12,7 @@ from openhermit.runtime.deps import RuntimeDeps
 from openhermit.runtime.fleet import Fleet
 from openhermit.runtime.recovery import Recovery
 from openhermit.runtime.relay import Relay
+from openhermit.runtime.sandboxes import SandboxPool
 from openhermit.scheduler.service import Scheduler
 from openhermit.secrets.backend import open_secret_store
 from openhermit.secrets.base import SecretStore
@@ -32,6 +33,7 @@ class Platform:
     fleet: Fleet = field(init=False)
     recovery: Recovery = field(init=False)
     scheduler: Scheduler = field(init=False)
+    sandboxes: SandboxPool = field(init=False)
     signer: TokenSigner = field(init=False)
     cipher: SecretCipher | None = field(init=False)
     _listener: Listener | None = field(init=False, default=None)
@@ -41,6 +43,8 @@ class Platform:
         key = self.settings.secrets_key_bytes
         self.cipher = SecretCipher(key) if key is not None else None
         self.runtime = RuntimeDeps(settings=self.settings, db=self.store.db, secrets=self.secrets)
+        self.sandboxes = SandboxPool(self.store.db, self.secrets)
+        self.runtime.sandboxes = self.sandboxes
         self.fleet = Fleet(self.runtime, ttl_seconds=self.settings.eviction_ttl_minutes * 60)
         self.recovery = Recovery(self.runtime, self.fleet)
         self.scheduler = Scheduler(self.runtime, self.fleet, self.settings)
@@ -53,6 +57,7 @@ class Platform:
         self.fleet.start()
         if self.settings.scheduler_enabled:
             self.scheduler.start()
+        self.sandboxes.start()
 
     @property
     def db(self) -> Database:
@@ -81,6 +86,7 @@ class Platform:
             await self.scheduler.stop()
             await self.recovery.stop()
             await self.fleet.stop()
+            await self.sandboxes.stop()
             if self.runtime.journal.relay is not None:
                 await self.runtime.journal.relay.close()
             if self._listener is not None:

@@ -27,6 +27,7 @@ from openhermit.runtime.prompt import Caller, build_system_prompt
 from openhermit.runtime.recorder import TurnRecorder
 from openhermit.runtime.tools.base import Tool, ToolContext, ToolFailed
 from openhermit.runtime.tools.catalog import turn_tools
+from openhermit.sandbox.base import TurnScopedResolver
 from openhermit.store.engine import Tx
 from openhermit.store.repos import agents, events, instructions, policies, sessions, turns
 from openhermit.store.repos.turns import TurnRow
@@ -240,10 +241,16 @@ class AgentRunner:
         active = ActiveTurn(turn.id, correlation)
         self._active[session_id] = active
         heartbeat = asyncio.create_task(self._heartbeat(turn.id), name=f"lease:{turn.id}")
+        sandboxes = self.deps.sandboxes
+        scoped = sandboxes if isinstance(sandboxes, TurnScopedResolver) else None
         try:
+            if scoped is not None:
+                await scoped.turn_started(self.agent_id)
             await self._run_claimed(turn, active, started)
         finally:
             heartbeat.cancel()
+            if scoped is not None:
+                await scoped.turn_finished(self.agent_id)
 
     async def _heartbeat(self, turn_id: int) -> None:
         """Renew the turn's lease while it runs, so peers know this process is working on it."""
@@ -291,6 +298,7 @@ class AgentRunner:
                 channel=turn.request.get("channel"),
                 channel_user_id=turn.request.get("channelUserId"),
                 deps=self.deps,
+                extras={"policy_rules": prepared.rules},
             )
             if active.interrupted:
                 raise asyncio.CancelledError  # interrupted while preparing

@@ -117,3 +117,12 @@ class SandboxResolver(Protocol):
     """How the runtime reaches an agent's sandbox (the default one when `alias` is None)."""
 
     async def for_agent(self, agent_id: str, alias: str | None = None) -> Sandbox: ...
+
+
+@runtime_checkable
+class TurnScopedResolver(SandboxResolver, Protocol):
+    """A resolver that starts `session` sandboxes with a turn and stops them after it."""
+
+    async def turn_started(self, agent_id: str) -> None: ...
+
+    async def turn_finished(self, agent_id: str) -> None: ...

@@ -299,6 +299,38 @@ class AsyncGatewayClient:
         path = f"/api/agents/{_q(agent_id)}/schedules/{_q(schedule_id)}/runs"
         return await self.request("GET", path, params={"limit": limit}, retry=True)
 
+    async def list_sandboxes(self, agent_id: str) -> Any:
+        return await self.request("GET", f"/api/agents/{_q(agent_id)}/sandboxes", retry=True)
+
+    async def get_sandbox(self, agent_id: str, alias: str) -> Any:
+        return await self.request("GET", f"/api/agents/{_q(agent_id)}/sandboxes/{_q(alias)}", retry=True)
+
+    async def create_sandbox(
+        self,
+        agent_id: str,
+        *,
+        alias: str | None = None,
+        preset: str | None = None,
+        type: str | None = None,
+        config: dict[str, Any] | None = None,
+    ) -> Any:
+        """`preset`, or `type` (+ `config`); with neither, the gateway's default preset."""
+        body = {"alias": alias, "preset": preset, "type": type, "config": config}
+        body = {k: v for k, v in body.items() if v is not None}
+        return await self.request("POST", f"/api/agents/{_q(agent_id)}/sandboxes", json=body)
+
+    async def delete_sandbox(self, agent_id: str, alias: str) -> Any:
+        return await self.request("DELETE", f"/api/agents/{_q(agent_id)}/sandboxes/{_q(alias)}")
+
+    async def sandbox_presets(self) -> Any:
+        return await self.request("GET", "/api/sandbox-presets", retry=True)
+
+    async def set_sandbox_presets(self, presets: dict[str, Any]) -> Any:
+        return await self.request("PUT", "/api/sandbox-presets", json=presets, retry=True)
+
+    async def admin_sandboxes(self) -> Any:
+        return await self.request("GET", "/api/admin/sandboxes", retry=True)
+
     async def list_approvals(self, agent_id: str, status: str | None = None) -> Any:
         params = {"status": status} if status else None
         return await self.request("GET", f"/api/agents/{_q(agent_id)}/approvals", params=params, retry=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from openhermit.runtime.tools.attachments import ATTACHMENT_TOOLS
 from openhermit.runtime.tools.base import Tool
+from openhermit.runtime.tools.exec import Exec
+from openhermit.runtime.tools.files import FILE_TOOLS
 from openhermit.runtime.tools.governance import GOVERNANCE_TOOLS
 from openhermit.runtime.tools.instructions import InstructionUpdate
 from openhermit.runtime.tools.introspection import SessionDescriptionUpdate, WorkingMemoryUpdate
@@ -22,6 +24,8 @@ BUILTIN_TOOLS: dict[str, Tool] = {
         *GOVERNANCE_TOOLS,
         *ATTACHMENT_TOOLS,
         *SCHEDULE_TOOLS,
+        Exec(),
+        *FILE_TOOLS,
     ]
 }
 

@@ -1,0 +1,1 @@
+"""Built-in sandbox backends (registered as `openhermit.sandboxes` entry points)."""
