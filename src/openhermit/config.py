@@ -41,6 +41,11 @@ ENV_NAMES: dict[str, tuple[str, ...]] = {
     "eviction_ttl_minutes": ("OPENHERMIT_EVICTION_TTL_MINUTES",),
     "db_pool_size": ("OPENHERMIT_DB_POOL_SIZE",),
     "log_level": ("OPENHERMIT_LOG_LEVEL",),
+    "mcp_connect_timeout_seconds": ("OPENHERMIT_MCP_CONNECT_TIMEOUT_SECONDS",),
+    "mcp_call_timeout_seconds": ("OPENHERMIT_MCP_CALL_TIMEOUT_SECONDS",),
+    "mcp_retry_base_seconds": ("OPENHERMIT_MCP_RETRY_BASE_SECONDS",),
+    "mcp_retry_max_seconds": ("OPENHERMIT_MCP_RETRY_MAX_SECONDS",),
+    "mcp_ping_interval_seconds": ("OPENHERMIT_MCP_PING_INTERVAL_SECONDS",),
 }
 
 
@@ -78,6 +83,12 @@ class Settings(BaseSettings):
     eviction_ttl_minutes: float = Field(30, ge=0)
     db_pool_size: int = Field(10, ge=1, le=200)
     log_level: str = Field("info")
+    # MCP connections: time to connect and list tools, per tool call, reconnect backoff, liveness.
+    mcp_connect_timeout_seconds: float = Field(15, gt=0)
+    mcp_call_timeout_seconds: float = Field(60, gt=0)
+    mcp_retry_base_seconds: float = Field(1, gt=0)
+    mcp_retry_max_seconds: float = Field(60, gt=0)
+    mcp_ping_interval_seconds: float = Field(30, gt=0)
     # Model provider keys found in the environment (`*_API_KEY`), by variable name.
     provider_api_keys: dict[str, SecretStr] = Field(default_factory=dict)
 

@@ -11,6 +11,7 @@ from openhermit.runtime.deps import RuntimeDeps
 from openhermit.runtime.fleet import Fleet
 from openhermit.runtime.recovery import Recovery
 from openhermit.runtime.relay import Relay
+from openhermit.runtime.skills import register_builtin_skills
 from openhermit.secrets.backend import open_secret_store
 from openhermit.secrets.base import SecretStore
 from openhermit.secrets.crypto import SecretCipher
@@ -44,6 +45,8 @@ class Platform:
     async def start_background(self) -> None:
         """Before serving: end turns orphaned by a crash; then eviction and recovery tickers."""
         await self.recovery.sweep()
+        async with self.db.transaction() as tx:
+            await register_builtin_skills(tx)
         self.recovery.start()
         self.fleet.start()
 
@@ -59,6 +62,7 @@ class Platform:
             self.runtime.instance_id, self.runtime.bus, listener.send, self.runtime.journal.catch_up
         )
         relay.on_agent_changed.append(self.fleet.forget)
+        relay.on_agent_changed.append(self.fleet.capabilities_changed)
         relay.on_interrupt.append(self.fleet.interrupt_here)
         listener.add_handler(relay.receive)
         listener.on_reconnect(self.fleet.catch_up_subscribed)

@@ -67,7 +67,28 @@ class Fleet:
         runner.on_turn_finished.append(self._after_turn)
         self._runners[agent_id] = runner
         self.hydrations += 1
+        runner.spawn(self._refresh(runner))  # skills into the sandbox, MCP connections: not awaited
         return runner
+
+    @staticmethod
+    async def _refresh(runner: AgentRunner) -> None:
+        try:
+            await runner.refresh_capabilities()
+        except Exception:
+            log.warning("refreshing the skills and MCP servers of %s failed", runner.agent_id, exc_info=True)
+
+    async def refresh_capabilities(self, agent_id: str = "*") -> int:
+        """Apply skill and MCP changes to this process's hot agents (`*`: all); returns how many."""
+        targets = [r for a, r in self._runners.items() if agent_id in ("*", a)]
+        await asyncio.gather(*(self._refresh(r) for r in targets))
+        return len(targets)
+
+    def capabilities_changed(self, agent_id: str) -> None:
+        """Another process changed skills or MCP servers of an agent (or `*`)."""
+        if agent_id == "*" or agent_id in self._runners:
+            task = asyncio.get_running_loop().create_task(self.refresh_capabilities(agent_id))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
 
     def introspector(self, agent_id: str) -> Introspector:
         found = self._introspectors.get(agent_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from openhermit.runtime.tools.base import Tool
+from openhermit.runtime.tools.capabilities import CAPABILITY_TOOLS
 from openhermit.runtime.tools.governance import GOVERNANCE_TOOLS
 from openhermit.runtime.tools.instructions import InstructionUpdate
 from openhermit.runtime.tools.introspection import SessionDescriptionUpdate, WorkingMemoryUpdate
@@ -11,7 +12,15 @@ from openhermit.runtime.tools.people import PEOPLE_TOOLS
 from openhermit.runtime.tools.sessions import SESSION_TOOLS
 
 BUILTIN_TOOLS: dict[str, Tool] = {
-    t.name: t for t in [*MEMORY_TOOLS, InstructionUpdate(), *SESSION_TOOLS, *PEOPLE_TOOLS, *GOVERNANCE_TOOLS]
+    t.name: t
+    for t in [
+        *MEMORY_TOOLS,
+        InstructionUpdate(),
+        *SESSION_TOOLS,
+        *PEOPLE_TOOLS,
+        *GOVERNANCE_TOOLS,
+        *CAPABILITY_TOOLS,
+    ]
 }
 
 INTROSPECTION_TOOLS: dict[str, Tool] = {
