@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from openhermit import __version__
-from openhermit.cli import agents_cmd, config_cmd, db, gateway_cmd, instructions_cmd, ops
+from openhermit.cli import agents_cmd, config_cmd, db, gateway_cmd, instructions_cmd, mcp_cmd, ops, skills_cmd
 from openhermit.cli.chat import chat
 from openhermit.cli.context import errors
 from openhermit.cli.setup import setup
@@ -24,6 +24,8 @@ app.add_typer(gateway_cmd.app, name="gateway")
 app.add_typer(agents_cmd.app, name="agents")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(instructions_cmd.app, name="instructions")
+app.add_typer(skills_cmd.app, name="skills")
+app.add_typer(mcp_cmd.app, name="mcp")
 app.add_typer(db.app, name="db")
 app.command("setup")(setup)
 app.command("up")(up)

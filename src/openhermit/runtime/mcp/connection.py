@@ -16,11 +16,11 @@ from typing import Any
 
 import anyio
 import httpx2
-from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
+from mcp import Client
 from openhermit.protocol.capabilities import McpStatus
 from openhermit.runtime.mcp.templates import ExpandedServer, redact
 from openhermit.runtime.tools.base import ToolOutcome
