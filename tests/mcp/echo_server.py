@@ -27,7 +27,12 @@ def main() -> None:
 
     def record(tool: str, args: dict[str, object], ctx: Context | None = None) -> None:
         headers = dict(ctx.headers or {}) if ctx is not None else {}
-        entry = {"tool": tool, "args": args, "authorization": headers.get("authorization"), "pid": os.getpid()}
+        entry = {
+            "tool": tool,
+            "args": args,
+            "authorization": headers.get("authorization"),
+            "pid": os.getpid(),
+        }
         with open(options.log, "a", encoding="utf-8") as out:
             out.write(json.dumps(entry) + "\n")
 
