@@ -66,7 +66,12 @@ async def register_skill(request: Request, body: RegisterSkill) -> dict[str, Any
     return {"ok": True, "id": record.id, "name": record.name, "description": record.description}
 
 
-@router.post("/api/admin/skills/sync", response_model=SkillSyncResult, dependencies=admin)
+@router.post(
+    "/api/admin/skills/sync",
+    response_model=SkillSyncResult,
+    response_model_exclude_none=True,
+    dependencies=admin,
+)
 async def sync_skills(request: Request, body: SkillSyncRequest | None = None) -> SkillSyncResult:
     platform = platform_of(request)
     async with platform.db.transaction() as tx:

@@ -41,7 +41,7 @@ class SkillInstall(Tool):
         name: str = Field(min_length=1, max_length=200)
         description: str = Field(min_length=1, max_length=2000)
         markdown: str = Field(min_length=1)
-        files: list[SkillFile] = Field(default_factory=list, max_length=31)
+        files: list[SkillFile] = Field(default_factory=list)
 
     async def run(self, ctx: ToolContext, args: Input) -> ToolOutcome:
         try:
