@@ -4,7 +4,7 @@
     python tests/mcp/echo_server.py http --port 8123 --log calls.jsonl
 
 Every call is appended to the log (arguments, and the Authorization header it arrived with).
-`crash` kills the process; `hang` never answers.
+`crash` kills the process; `hang` never answers; with `--down-flag F` it exits at start while F exists.
 """
 
 from __future__ import annotations
@@ -22,7 +22,10 @@ def main() -> None:
     parser.add_argument("transport", choices=["stdio", "http"])
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--log", required=True)
+    parser.add_argument("--down-flag", help="Exit at once while this file exists (a server that is down).")
     options = parser.parse_args()
+    if options.down_flag and os.path.exists(options.down_flag):
+        raise SystemExit(1)
     server = MCPServer("echo", log_level="WARNING")
 
     def record(tool: str, args: dict[str, object], ctx: Context | None = None) -> None:
