@@ -4,12 +4,7 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,10 +17,11 @@ from openhermit.config import Settings
 from openhermit.store.engine import Database
 from openhermit.store.repos import policies
 from openhermit.testing.fake_model import FakeModelServer, Reply
+from openhermit.testing.gateway_process import free_port
+from tests.mcp.servers import HttpEchoServer, calls, stdio_definition
 from tests.runtime_helpers import create_agent, open_session, point_at_fake
 
 H = {"Authorization": "Bearer test-admin-token"}
-ECHO_SERVER = str(Path(__file__).resolve().parents[1] / "mcp" / "echo_server.py")
 SECRET = "s3cret-header-value-8472"
 
 
@@ -42,42 +38,6 @@ def settings(settings: Settings) -> Settings:
     )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class HttpEchoServer:
-    """The echo server over Streamable HTTP in its own process; can be stopped and restarted."""
-
-    def __init__(self, log: Path, port: int) -> None:
-        self.log, self.port = log, port
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/mcp"
-
-    def start(self) -> None:
-        command = [sys.executable, ECHO_SERVER, "http", "--port", str(self.port), "--log", str(self.log)]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("the MCP test server did not start")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait()
-            self.process = None
-
-
 @pytest.fixture
 def http_server(tmp_path: Path) -> Iterator[HttpEchoServer]:
     server = HttpEchoServer(tmp_path / "http-calls.jsonl", free_port())
@@ -85,12 +45,6 @@ def http_server(tmp_path: Path) -> Iterator[HttpEchoServer]:
         yield server
     finally:
         server.stop()
-
-
-def calls(log: Path) -> list[dict[str, Any]]:
-    if not log.exists():
-        return []
-    return [json.loads(line) for line in log.read_text().splitlines()]
 
 
 @pytest.fixture
@@ -110,13 +64,6 @@ async def add_server(client: httpx.AsyncClient, definition: dict[str, Any], agen
         f"/api/admin/mcp-servers/{definition['id']}/enable", json={"agentId": agent}, headers=H
     )
     assert enabled.status_code == 200, enabled.text
-
-
-def stdio_definition(server_id: str, log: Path, down_flag: Path | None = None) -> dict[str, Any]:
-    args = [ECHO_SERVER, "stdio", "--log", str(log)]
-    if down_flag is not None:
-        args += ["--down-flag", str(down_flag)]
-    return {"id": server_id, "command": sys.executable, "args": args}
 
 
 async def wait_status(client: httpx.AsyncClient, agent: str, server_id: str, status: str) -> dict[str, Any]:
