@@ -3,6 +3,9 @@ to running agents on every gateway process."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 from starlette.requests import HTTPConnection
 
 from openhermit.errors import NotFound
@@ -19,13 +22,23 @@ async def announce(connection: HTTPConnection, tx: Tx, agent_id: str) -> None:
 
 
 async def switch(
-    connection: HTTPConnection, table: Table, resource_id: str, agent_id: str, enabled: bool
-) -> int:
-    """Store the assignment, tell peers, re-apply here; returns how many hot agents were refreshed."""
+    connection: HTTPConnection,
+    table: Table,
+    resource_id: str,
+    agent_id: str,
+    enabled: bool,
+    *,
+    exists: Callable[[Tx], Awaitable[bool]],
+    missing: str,
+) -> dict[str, Any]:
+    """Store the assignment (404 `missing` unless `exists`), tell peers, re-apply here."""
     platform = platform_of(connection)
     async with platform.db.transaction() as tx:
+        if not await exists(tx):
+            raise NotFound(missing)
         if agent_id != EVERY_AGENT and await agents.get_agent(tx, agent_id) is None:
             raise NotFound(f"Agent {agent_id} does not exist.")
         await assignments.set_enabled(tx, table, agent_id, resource_id, enabled)
         await announce(connection, tx, agent_id)
-    return await platform.fleet.refresh_capabilities(agent_id)
+    refreshed = await platform.fleet.refresh_capabilities(agent_id)
+    return {"ok": True, "agentId": agent_id, "enabled": enabled, "agentsRefreshed": refreshed}

@@ -21,6 +21,7 @@ from openhermit.protocol.capabilities import (
     McpServerView,
 )
 from openhermit.runtime.mcp.hub import server_view_fields
+from openhermit.store.engine import Tx
 from openhermit.store.repos import assignments, mcp_servers
 from openhermit.store.tables.capabilities import AgentMcpServer
 
@@ -64,33 +65,27 @@ async def get_server(request: Request, server_id: str) -> McpServerDetail:
     return McpServerDetail(**server_view_fields(row), assignments=rows)
 
 
-async def _admin_switch(request: Request, server_id: str, target: AssignmentTarget | None, on: bool) -> Any:
-    async with platform_of(request).db.transaction() as tx:
-        if await mcp_servers.get_server(tx, server_id) is None:
-            raise NotFound(f"MCP server {server_id} is not registered.")
-    agent_id = target.agent_id if target else "*"
-    refreshed = await switch(request, AgentMcpServer, server_id, agent_id, on)
-    return {
-        "ok": True,
-        "serverId": server_id,
-        "agentId": agent_id,
-        "enabled": on,
-        "agentsRefreshed": refreshed,
-    }
+async def _switch(request: Request, server_id: str, agent_id: str, on: bool) -> Any:
+    async def exists(tx: Tx) -> bool:
+        return await mcp_servers.get_server(tx, server_id) is not None
+
+    missing = f"MCP server {server_id} is not registered."
+    result = await switch(request, AgentMcpServer, server_id, agent_id, on, exists=exists, missing=missing)
+    return {**result, "serverId": server_id}
 
 
 @router.post("/api/admin/mcp-servers/{server_id}/enable", dependencies=admin)
 async def enable_server(
     request: Request, server_id: str, body: AssignmentTarget | None = None
 ) -> dict[str, Any]:
-    return await _admin_switch(request, server_id, body, True)
+    return await _switch(request, server_id, body.agent_id if body else "*", True)
 
 
 @router.post("/api/admin/mcp-servers/{server_id}/disable", dependencies=admin)
 async def disable_server(
     request: Request, server_id: str, body: AssignmentTarget | None = None
 ) -> dict[str, Any]:
-    return await _admin_switch(request, server_id, body, False)
+    return await _switch(request, server_id, body.agent_id if body else "*", False)
 
 
 @router.delete("/api/admin/mcp-servers/{server_id}", dependencies=admin)
@@ -115,10 +110,7 @@ async def agent_servers(request: Request, agent_id: str) -> list[McpServerState]
 
 async def _agent_switch(request: Request, agent_id: str, server_id: str, on: bool) -> dict[str, bool]:
     await access_for(request, agent_id, owner=True)
-    async with platform_of(request).db.transaction() as tx:
-        if await mcp_servers.get_server(tx, server_id) is None:
-            raise NotFound(f"MCP server {server_id} is not registered.")
-    await switch(request, AgentMcpServer, server_id, agent_id, on)
+    await _switch(request, server_id, agent_id, on)
     return {"ok": True}
 
 

@@ -23,6 +23,7 @@ from openhermit.protocol.capabilities import (
     SkillSyncResult,
 )
 from openhermit.runtime import skills as skill_ops
+from openhermit.store.engine import Tx
 from openhermit.store.repos import assignments, skills
 from openhermit.store.tables.capabilities import AgentSkill
 
@@ -92,27 +93,37 @@ async def get_skill(request: Request, skill_id: str) -> SkillDetail:
     return SkillDetail(**_shown(record), assignments=rows)
 
 
-async def _admin_switch(request: Request, skill_id: str, target: AssignmentTarget | None, on: bool) -> Any:
-    async with platform_of(request).db.transaction() as tx:
-        if await skills.get_skill(tx, skill_id) is None:
-            raise NotFound(f"Skill {skill_id} is not registered.")
-    agent_id = target.agent_id if target else "*"
-    refreshed = await switch(request, AgentSkill, skill_id, agent_id, on)
-    return {"ok": True, "skillId": skill_id, "agentId": agent_id, "enabled": on, "agentsRefreshed": refreshed}
+async def _switch(request: Request, skill_id: str, agent_id: str, on: bool, owner: str | None = None) -> Any:
+    async def exists(tx: Tx) -> bool:
+        record = await skills.get_skill(tx, skill_id)
+        return record is not None and (
+            owner is None or record.source == "system" or record.owner_agent_id == owner
+        )
+
+    result = await switch(
+        request,
+        AgentSkill,
+        skill_id,
+        agent_id,
+        on,
+        exists=exists,
+        missing=f"Skill {skill_id} is not registered.",
+    )
+    return {**result, "skillId": skill_id}
 
 
 @router.post("/api/admin/skills/{skill_id}/enable", dependencies=admin)
 async def enable_skill(
     request: Request, skill_id: str, body: AssignmentTarget | None = None
 ) -> dict[str, Any]:
-    return await _admin_switch(request, skill_id, body, True)
+    return await _switch(request, skill_id, body.agent_id if body else "*", True)
 
 
 @router.post("/api/admin/skills/{skill_id}/disable", dependencies=admin)
 async def disable_skill(
     request: Request, skill_id: str, body: AssignmentTarget | None = None
 ) -> dict[str, Any]:
-    return await _admin_switch(request, skill_id, body, False)
+    return await _switch(request, skill_id, body.agent_id if body else "*", False)
 
 
 @router.delete("/api/admin/skills/{skill_id}", dependencies=admin)
@@ -135,11 +146,7 @@ async def agent_skills(request: Request, agent_id: str) -> list[SkillIndexEntry]
 
 async def _agent_switch(request: Request, agent_id: str, skill_id: str, on: bool) -> dict[str, bool]:
     await access_for(request, agent_id, owner=True)
-    async with platform_of(request).db.transaction() as tx:
-        record = await skills.get_skill(tx, skill_id)
-    if record is None or (record.source == "user" and record.owner_agent_id != agent_id):
-        raise NotFound(f"Skill {skill_id} is not registered.")
-    await switch(request, AgentSkill, skill_id, agent_id, on)
+    await _switch(request, skill_id, agent_id, on, owner=agent_id)
     return {"ok": True}
 
 
