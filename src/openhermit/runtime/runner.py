@@ -463,6 +463,7 @@ class AgentRunner:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        self.skills.close()
         await self.mcp.close()
 
     async def refresh_capabilities(self) -> None:

@@ -257,6 +257,10 @@ class AgentSkills:
             self._mirroring.add_done_callback(_log_failure)
         return self._index(records)
 
+    def close(self) -> None:
+        if self._mirroring is not None:
+            self._mirroring.cancel()
+
     async def index(self) -> list[SkillIndexEntry]:
         """The effective index after making sure the sandbox mirrors it."""
         return self._index(await self.refresh(rescan=True))

@@ -186,8 +186,8 @@ class AsyncGatewayClient:
 
     async def set_skill_enabled(self, skill_id: str, enabled: bool, agent_id: str = "*") -> Any:
         """Enable or disable a skill for one agent, or for every agent (`*`)."""
-        action = "enable" if enabled else "disable"
-        path = f"/api/admin/skills/{_q(skill_id)}/{action}"
+        on = f"/api/admin/skills/{_q(skill_id)}/enable"
+        path = on if enabled else f"/api/admin/skills/{_q(skill_id)}/disable"
         return await self.request("POST", path, json={"agentId": agent_id}, retry=True)
 
     async def delete_skill(self, skill_id: str) -> Any:
@@ -198,8 +198,8 @@ class AsyncGatewayClient:
 
     async def set_agent_skill_enabled(self, agent_id: str, skill_id: str, enabled: bool) -> Any:
         """The owner's switch: enable or disable a skill for their agent."""
-        action = "enable" if enabled else "disable"
-        path = f"/api/agents/{_q(agent_id)}/skills/{_q(skill_id)}/{action}"
+        on = f"/api/agents/{_q(agent_id)}/skills/{_q(skill_id)}/enable"
+        path = on if enabled else f"/api/agents/{_q(agent_id)}/skills/{_q(skill_id)}/disable"
         return await self.request("POST", path, retry=True)
 
     # MCP servers ---------------------------------------------------------------------------
@@ -218,8 +218,8 @@ class AsyncGatewayClient:
         return await self.request("POST", "/api/admin/mcp-servers", json=definition, retry=True)
 
     async def set_mcp_server_enabled(self, server_id: str, enabled: bool, agent_id: str = "*") -> Any:
-        action = "enable" if enabled else "disable"
-        path = f"/api/admin/mcp-servers/{_q(server_id)}/{action}"
+        on = f"/api/admin/mcp-servers/{_q(server_id)}/enable"
+        path = on if enabled else f"/api/admin/mcp-servers/{_q(server_id)}/disable"
         return await self.request("POST", path, json={"agentId": agent_id}, retry=True)
 
     async def delete_mcp_server(self, server_id: str) -> Any:
@@ -230,8 +230,8 @@ class AsyncGatewayClient:
         return await self.request("GET", f"/api/agents/{_q(agent_id)}/mcp-servers", retry=True)
 
     async def set_agent_mcp_server_enabled(self, agent_id: str, server_id: str, enabled: bool) -> Any:
-        action = "enable" if enabled else "disable"
-        path = f"/api/agents/{_q(agent_id)}/mcp-servers/{_q(server_id)}/{action}"
+        on = f"/api/agents/{_q(agent_id)}/mcp-servers/{_q(server_id)}/enable"
+        path = on if enabled else f"/api/agents/{_q(agent_id)}/mcp-servers/{_q(server_id)}/disable"
         return await self.request("POST", path, retry=True)
 
     # Sessions ------------------------------------------------------------------------------

@@ -83,6 +83,7 @@ class McpHub:
         self._problems: dict[str, str] = {}  # servers that cannot start (a missing secret)
         self._rows: list[McpServerRow] = []
         self._closing: set[asyncio.Task[None]] = set()
+        self.closed = False
 
     async def refresh(self, secrets: Mapping[str, str] | None = None) -> dict[str, Tool]:
         """Re-read the enabled servers, start or stop connections to match (in the background),
@@ -95,6 +96,8 @@ class McpHub:
         return self.tools()
 
     def reconcile(self, rows: list[McpServerRow], secrets: Mapping[str, str]) -> None:
+        if self.closed:
+            return  # the runner was evicted; a late refresh must not open connections
         self._rows = rows
         self._problems = {}
         wanted: dict[str, Any] = {}
@@ -154,6 +157,7 @@ class McpHub:
         return states
 
     async def close(self) -> None:
+        self.closed = True
         connections = [c for _f, c in self._connections.values()]
         self._connections.clear()
         await asyncio.gather(*(c.close() for c in connections), *self._closing, return_exceptions=True)
