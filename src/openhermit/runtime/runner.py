@@ -120,6 +120,8 @@ class AgentRunner:
         """Claim the next queued turn and store its `agent_start`, in one transaction."""
         try:
             async with self.deps.db.transaction() as tx:
+                # Session row first, then turn rows: the order post_message locks them in.
+                await sessions.lock_session(tx, self.agent_id, session_id)
                 turn = await turns.claim_next(
                     tx, self.agent_id, session_id, owner=self.deps.instance_id, lease_seconds=LEASE_SECONDS
                 )
@@ -333,6 +335,7 @@ class AgentRunner:
         rows = active.deferred + rows  # the final answer is stored with the end of the turn
         try:
             async with self.deps.db.transaction() as tx:
+                await sessions.lock_session(tx, self.agent_id, session_id)  # same lock order as posts
                 if not await turns.finish_running(tx, turn.id, status=status, result=outcome, error=error):
                     raise _EndedElsewhere
                 stored = await self.deps.journal.write(tx, self.agent_id, session_id, rows, turn.id)
