@@ -62,6 +62,11 @@ ENV_NAMES: dict[str, tuple[str, ...]] = {
     "schedule_catch_up": ("OPENHERMIT_SCHEDULE_CATCH_UP",),
     "schedule_misfire_grace_seconds": ("OPENHERMIT_SCHEDULE_MISFIRE_GRACE_SECONDS",),
     "schedule_timeout_seconds": ("OPENHERMIT_SCHEDULE_TIMEOUT_SECONDS",),
+    "mcp_connect_timeout_seconds": ("OPENHERMIT_MCP_CONNECT_TIMEOUT_SECONDS",),
+    "mcp_call_timeout_seconds": ("OPENHERMIT_MCP_CALL_TIMEOUT_SECONDS",),
+    "mcp_retry_base_seconds": ("OPENHERMIT_MCP_RETRY_BASE_SECONDS",),
+    "mcp_retry_max_seconds": ("OPENHERMIT_MCP_RETRY_MAX_SECONDS",),
+    "mcp_ping_interval_seconds": ("OPENHERMIT_MCP_PING_INTERVAL_SECONDS",),
 }
 
 
@@ -122,6 +127,12 @@ class Settings(BaseSettings):
     schedule_catch_up: Literal["once", "skip"] = Field("once")
     schedule_misfire_grace_seconds: float = Field(60, ge=0)
     schedule_timeout_seconds: float = Field(900, gt=0)
+    # MCP connections: time to connect and list tools, per tool call, reconnect backoff, liveness.
+    mcp_connect_timeout_seconds: float = Field(15, gt=0)
+    mcp_call_timeout_seconds: float = Field(60, gt=0)
+    mcp_retry_base_seconds: float = Field(1, gt=0)
+    mcp_retry_max_seconds: float = Field(60, gt=0)
+    mcp_ping_interval_seconds: float = Field(30, gt=0)
     # Model provider keys found in the environment (`*_API_KEY`), by variable name.
     provider_api_keys: dict[str, SecretStr] = Field(default_factory=dict)
 

@@ -19,18 +19,22 @@ import pytest
 
 from openhermit.attachments.service import Upload
 from openhermit.gateway.platform import Platform
+from openhermit.protocol.capabilities import McpServerDefinition
 from openhermit.protocol.sessions import SessionSource, SessionSpec
 from openhermit.runtime import attachments as runtime_attachments
+from openhermit.runtime.skill_files import BUILTIN_DIR
 from openhermit.store.engine import Database
 from openhermit.store.repos import (
     agents,
     approvals,
     channels,
     instructions,
+    mcp_servers,
     policies,
     sandboxes,
     schedules,
     sessions,
+    skills,
     users,
 )
 from tests.conftest import ADMIN_TOKEN
@@ -233,6 +237,35 @@ def on_schedule(method: str, suffix: str = "", json: Any = None) -> Builder:
         url = f"/api/agents/main/schedules/{await _schedule(world)}{suffix}"
         return {"method": method, "url": url, "json": json}
 
+
+async def _registered_skill(world: World) -> str:
+    skill_id = world.uid("sk-")
+    async with world.db.transaction() as tx:
+        await skills.upsert_skill(
+            tx,
+            skill_id=skill_id,
+            slug=skill_id,
+            name="S",
+            description="d",
+            path=str(BUILTIN_DIR / "skill-creator"),
+            source="system",
+        )
+    return skill_id
+
+
+async def _registered_server(world: World) -> str:
+    server_id = world.uid("srv-")
+    async with world.db.transaction() as tx:
+        await mcp_servers.upsert_server(
+            tx, McpServerDefinition(id=server_id, name="S", url="http://127.0.0.1:9/mcp")
+        )
+    return server_id
+
+
+def on_skill(method: str, pattern: str, json: Any = None) -> Builder:
+    async def build(world: World) -> Request:
+        return {"method": method, "url": pattern.format(await _registered_skill(world)), "json": json}
+
     return build
 
 
@@ -262,6 +295,25 @@ async def delete_sandbox(world: World) -> Request:
 
 
 PRESETS = {"presets": {"local": {"type": "local", "config": {}}}, "autoProvisionSandbox": "local"}
+
+
+def on_server(method: str, pattern: str, json: Any = None) -> Builder:
+    async def build(world: World) -> Request:
+        return {"method": method, "url": pattern.format(await _registered_server(world)), "json": json}
+
+    return build
+
+
+async def register_skill(world: World) -> Request:
+    body = {"id": world.uid("reg-"), "path": str(BUILTIN_DIR / "openhermit-guide")}
+    return {"method": "POST", "url": "/api/admin/skills", "json": body}
+
+
+async def register_server(world: World) -> Request:
+    body = {"id": world.uid("new-"), "name": "N", "command": "true"}
+    return {"method": "POST", "url": "/api/admin/mcp-servers", "json": body}
+
+
 S = "/api/agents/main/sessions/ext:s"
 MATRIX: dict[tuple[str, str], tuple[Builder, dict[str, Any]]] = {
     ("GET", "/health"): (fixed("GET", "/health"), PUBLIC),
@@ -426,6 +478,61 @@ MATRIX: dict[tuple[str, str], tuple[Builder, dict[str, Any]]] = {
     ("GET", "/api/sandbox-presets"): (fixed("GET", "/api/sandbox-presets"), ANY_CALLER),
     ("PUT", "/api/sandbox-presets"): (fixed("PUT", "/api/sandbox-presets", PRESETS), ADMIN_ONLY),
     ("GET", "/api/admin/sandboxes"): (fixed("GET", "/api/admin/sandboxes"), ADMIN_ONLY),
+    ("GET", "/api/admin/skills"): (fixed("GET", "/api/admin/skills"), ADMIN_ONLY),
+    ("GET", "/api/admin/skills/scan"): (fixed("GET", "/api/admin/skills/scan"), ADMIN_ONLY),
+    ("GET", "/api/admin/skills/assignments"): (fixed("GET", "/api/admin/skills/assignments"), ADMIN_ONLY),
+    ("POST", "/api/admin/skills"): (register_skill, ADMIN_ONLY),
+    ("POST", "/api/admin/skills/sync"): (fixed("POST", "/api/admin/skills/sync", {}), ADMIN_ONLY),
+    ("GET", "/api/admin/skills/{skill_id}"): (on_skill("GET", "/api/admin/skills/{}"), ADMIN_ONLY),
+    ("POST", "/api/admin/skills/{skill_id}/enable"): (
+        on_skill("POST", "/api/admin/skills/{}/enable", {"agentId": "main"}),
+        ADMIN_ONLY,
+    ),
+    ("POST", "/api/admin/skills/{skill_id}/disable"): (
+        on_skill("POST", "/api/admin/skills/{}/disable", {"agentId": "*"}),
+        ADMIN_ONLY,
+    ),
+    ("DELETE", "/api/admin/skills/{skill_id}"): (on_skill("DELETE", "/api/admin/skills/{}"), ADMIN_ONLY),
+    ("GET", "/api/agents/{agent_id}/skills"): (fixed("GET", "/api/agents/main/skills"), OWNER),
+    ("POST", "/api/agents/{agent_id}/skills/{skill_id}/enable"): (
+        on_skill("POST", "/api/agents/main/skills/{}/enable"),
+        OWNER,
+    ),
+    ("POST", "/api/agents/{agent_id}/skills/{skill_id}/disable"): (
+        on_skill("POST", "/api/agents/main/skills/{}/disable"),
+        OWNER,
+    ),
+    ("GET", "/api/admin/mcp-servers"): (fixed("GET", "/api/admin/mcp-servers"), ADMIN_ONLY),
+    ("GET", "/api/admin/mcp-servers/assignments"): (
+        fixed("GET", "/api/admin/mcp-servers/assignments"),
+        ADMIN_ONLY,
+    ),
+    ("POST", "/api/admin/mcp-servers"): (register_server, ADMIN_ONLY),
+    ("GET", "/api/admin/mcp-servers/{server_id}"): (
+        on_server("GET", "/api/admin/mcp-servers/{}"),
+        ADMIN_ONLY,
+    ),
+    ("POST", "/api/admin/mcp-servers/{server_id}/enable"): (
+        on_server("POST", "/api/admin/mcp-servers/{}/enable", {"agentId": "other"}),
+        ADMIN_ONLY,
+    ),
+    ("POST", "/api/admin/mcp-servers/{server_id}/disable"): (
+        on_server("POST", "/api/admin/mcp-servers/{}/disable", {"agentId": "*"}),
+        ADMIN_ONLY,
+    ),
+    ("DELETE", "/api/admin/mcp-servers/{server_id}"): (
+        on_server("DELETE", "/api/admin/mcp-servers/{}"),
+        ADMIN_ONLY,
+    ),
+    ("GET", "/api/agents/{agent_id}/mcp-servers"): (fixed("GET", "/api/agents/main/mcp-servers"), OWNER),
+    ("POST", "/api/agents/{agent_id}/mcp-servers/{server_id}/enable"): (
+        on_server("POST", "/api/agents/main/mcp-servers/{}/enable"),
+        OWNER,
+    ),
+    ("POST", "/api/agents/{agent_id}/mcp-servers/{server_id}/disable"): (
+        on_server("POST", "/api/agents/main/mcp-servers/{}/disable"),
+        OWNER,
+    ),
 }
 
 

@@ -11,9 +11,11 @@ from openhermit.cli import (
     db,
     gateway_cmd,
     instructions_cmd,
+    mcp_cmd,
     ops,
     sandbox_cmd,
     schedules_cmd,
+    skills_cmd,
 )
 from openhermit.cli.chat import chat
 from openhermit.cli.context import errors
@@ -35,6 +37,8 @@ app.add_typer(config_cmd.app, name="config")
 app.add_typer(instructions_cmd.app, name="instructions")
 app.add_typer(schedules_cmd.app, name="schedules")
 app.add_typer(sandbox_cmd.app, name="sandbox")
+app.add_typer(skills_cmd.app, name="skills")
+app.add_typer(mcp_cmd.app, name="mcp")
 app.add_typer(db.app, name="db")
 app.command("setup")(setup)
 app.command("up")(up)

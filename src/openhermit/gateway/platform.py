@@ -13,6 +13,7 @@ from openhermit.runtime.fleet import Fleet
 from openhermit.runtime.recovery import Recovery
 from openhermit.runtime.relay import Relay
 from openhermit.runtime.sandboxes import SandboxPool
+from openhermit.runtime.skills import register_builtin_skills
 from openhermit.scheduler.service import Scheduler
 from openhermit.secrets.backend import open_secret_store
 from openhermit.secrets.base import SecretStore
@@ -53,6 +54,8 @@ class Platform:
     async def start_background(self) -> None:
         """Before serving: end turns orphaned by a crash; then eviction and recovery tickers."""
         await self.recovery.sweep()
+        async with self.db.transaction() as tx:
+            await register_builtin_skills(tx)
         self.recovery.start()
         self.fleet.start()
         if self.settings.scheduler_enabled:
@@ -71,6 +74,7 @@ class Platform:
             self.runtime.instance_id, self.runtime.bus, listener.send, self.runtime.journal.catch_up
         )
         relay.on_agent_changed.append(self.fleet.forget)
+        relay.on_agent_changed.append(self.fleet.capabilities_changed)
         relay.on_interrupt.append(self.fleet.interrupt_here)
         listener.add_handler(relay.receive)
         listener.add_handler(self.scheduler.receive)

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from typing import Any
 
 from openhermit.protocol.agent_config import AgentConfig
 from openhermit.runtime.deps import RuntimeDeps
@@ -67,7 +68,33 @@ class Fleet:
         runner.on_turn_finished.append(self._after_turn)
         self._runners[agent_id] = runner
         self.hydrations += 1
+        # Skills into the sandbox, MCP connections: in the background, not counted as the runner's
+        # work (an idle agent can still be evicted meanwhile).
+        self._in_background(self._refresh(runner))
         return runner
+
+    @staticmethod
+    async def _refresh(runner: AgentRunner) -> None:
+        try:
+            await runner.refresh_capabilities()
+        except Exception:
+            log.warning("refreshing the skills and MCP servers of %s failed", runner.agent_id, exc_info=True)
+
+    async def refresh_capabilities(self, agent_id: str = "*") -> int:
+        """Apply skill and MCP changes to this process's hot agents (`*`: all); returns how many."""
+        targets = [r for a, r in self._runners.items() if agent_id in ("*", a)]
+        await asyncio.gather(*(self._refresh(r) for r in targets))
+        return len(targets)
+
+    def capabilities_changed(self, agent_id: str) -> None:
+        """Another process changed skills or MCP servers of an agent (or `*`)."""
+        if agent_id == "*" or agent_id in self._runners:
+            self._in_background(self.refresh_capabilities(agent_id))
+
+    def _in_background(self, work: Any) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def introspector(self, agent_id: str) -> Introspector:
         found = self._introspectors.get(agent_id)
@@ -168,5 +195,8 @@ class Fleet:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
             self._ticker = None
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
         for agent_id in list(self._runners):
             await self.evict(agent_id)

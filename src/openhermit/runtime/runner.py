@@ -20,11 +20,13 @@ from openhermit.runtime.context import build_messages, context_cap, needs_compac
 from openhermit.runtime.deps import RuntimeDeps
 from openhermit.runtime.journal import NewEvent
 from openhermit.runtime.loop import LoopResult, TurnAborted, run_loop
+from openhermit.runtime.mcp.hub import McpHub
 from openhermit.runtime.models.base import ModelClient, ModelError, ModelRequest, ToolCallPart
 from openhermit.runtime.models.providers import MissingApiKey, default_thinking
 from openhermit.runtime.policy import Principal, Rule, legacy_rules, tool_decision
-from openhermit.runtime.prompt import Caller, build_system_prompt
+from openhermit.runtime.prompt import Caller, SkillEntry, build_system_prompt
 from openhermit.runtime.recorder import TurnRecorder
+from openhermit.runtime.skills import AgentSkills
 from openhermit.runtime.tools.base import Tool, ToolContext, ToolFailed
 from openhermit.runtime.tools.catalog import turn_tools
 from openhermit.sandbox.base import TurnScopedResolver
@@ -88,6 +90,8 @@ class AgentRunner:
         self._background: set[asyncio.Task[Any]] = set()
         self._setup: AgentSetup | None = None
         self.on_turn_finished: list[Any] = []  # callbacks (session_id, completed_count, config)
+        self.skills = AgentSkills(agent_id, deps)
+        self.mcp = McpHub(agent_id, deps)
 
     # State ---------------------------------------------------------------------------------
     def touch(self) -> None:
@@ -185,9 +189,11 @@ class AgentRunner:
             Rule(r.resource_type, r.resource_key, r.effect, tuple(g.wire() for g in r.grants), r.scope)
             for r in stored_rules
         ] + legacy_rules(agent.security)
+        skill_index = await self.skills.for_turn()
+        mcp_tools = await self.mcp.refresh(secret_values)  # connected servers only; never waits
         tools = {
             name: tool
-            for name, tool in turn_tools().items()
+            for name, tool in {**turn_tools(), **mcp_tools}.items()
             if tool_decision(principal, rules, name, tool.default_grants) != "deny"
         }
         system = build_system_prompt(
@@ -195,6 +201,7 @@ class AgentRunner:
             rows,
             session,
             list(tools.values()),
+            skills=[SkillEntry(s.name, s.description, s.path) for s in skill_index],
             caller=Caller(name=turn.request.get("senderName"), user_id=turn.request.get("userId")),
             additional_instruction=turn.request.get("additionalInstruction"),
         )
@@ -298,7 +305,7 @@ class AgentRunner:
                 channel=turn.request.get("channel"),
                 channel_user_id=turn.request.get("channelUserId"),
                 deps=self.deps,
-                extras={"policy_rules": prepared.rules},
+                extras={"policy_rules": prepared.rules, "mcp": self.mcp},
             )
             if active.interrupted:
                 raise asyncio.CancelledError  # interrupted while preparing
@@ -498,3 +505,10 @@ class AgentRunner:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        self.skills.close()
+        await self.mcp.close()
+
+    async def refresh_capabilities(self) -> None:
+        """Mirror the enabled skills into the sandbox and (re)connect the enabled MCP servers."""
+        await self.skills.refresh()
+        await self.mcp.refresh()

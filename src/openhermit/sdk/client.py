@@ -163,6 +163,77 @@ class AsyncGatewayClient:
         body = {"mode": mode, "key": key, **({"content": content} if content is not None else {})}
         return await self.request("POST", "/api/admin/instructions/fanout", json=body)
 
+    # Skills --------------------------------------------------------------------------------
+    async def list_skills(self) -> Any:
+        return await self.request("GET", "/api/admin/skills", retry=True)
+
+    async def scan_skills(self) -> Any:
+        return await self.request("GET", "/api/admin/skills/scan", retry=True)
+
+    async def skill_assignments(self) -> Any:
+        return await self.request("GET", "/api/admin/skills/assignments", retry=True)
+
+    async def get_skill(self, skill_id: str) -> Any:
+        return await self.request("GET", f"/api/admin/skills/{_q(skill_id)}", retry=True)
+
+    async def register_skill(self, skill_id: str, path: str, **fields: Any) -> Any:
+        body = {"id": skill_id, "path": path, **{k: v for k, v in fields.items() if v is not None}}
+        return await self.request("POST", "/api/admin/skills", json=body, retry=True)
+
+    async def sync_skills(self, skill_id: str | None = None) -> Any:
+        body = {"id": skill_id} if skill_id else {}
+        return await self.request("POST", "/api/admin/skills/sync", json=body, retry=True)
+
+    async def set_skill_enabled(self, skill_id: str, enabled: bool, agent_id: str = "*") -> Any:
+        """Enable or disable a skill for one agent, or for every agent (`*`)."""
+        on = f"/api/admin/skills/{_q(skill_id)}/enable"
+        path = on if enabled else f"/api/admin/skills/{_q(skill_id)}/disable"
+        return await self.request("POST", path, json={"agentId": agent_id}, retry=True)
+
+    async def delete_skill(self, skill_id: str) -> Any:
+        return await self.request("DELETE", f"/api/admin/skills/{_q(skill_id)}")
+
+    async def agent_skills(self, agent_id: str) -> Any:
+        return await self.request("GET", f"/api/agents/{_q(agent_id)}/skills", retry=True)
+
+    async def set_agent_skill_enabled(self, agent_id: str, skill_id: str, enabled: bool) -> Any:
+        """The owner's switch: enable or disable a skill for their agent."""
+        on = f"/api/agents/{_q(agent_id)}/skills/{_q(skill_id)}/enable"
+        path = on if enabled else f"/api/agents/{_q(agent_id)}/skills/{_q(skill_id)}/disable"
+        return await self.request("POST", path, retry=True)
+
+    # MCP servers ---------------------------------------------------------------------------
+    async def list_mcp_servers(self) -> Any:
+        return await self.request("GET", "/api/admin/mcp-servers", retry=True)
+
+    async def mcp_assignments(self) -> Any:
+        return await self.request("GET", "/api/admin/mcp-servers/assignments", retry=True)
+
+    async def get_mcp_server(self, server_id: str) -> Any:
+        return await self.request("GET", f"/api/admin/mcp-servers/{_q(server_id)}", retry=True)
+
+    async def put_mcp_server(self, definition: dict[str, Any]) -> Any:
+        """Create or replace a registry entry: `{id, name, url, headers}` (HTTP) or
+        `{id, name, command, args, env}` (stdio)."""
+        return await self.request("POST", "/api/admin/mcp-servers", json=definition, retry=True)
+
+    async def set_mcp_server_enabled(self, server_id: str, enabled: bool, agent_id: str = "*") -> Any:
+        on = f"/api/admin/mcp-servers/{_q(server_id)}/enable"
+        path = on if enabled else f"/api/admin/mcp-servers/{_q(server_id)}/disable"
+        return await self.request("POST", path, json={"agentId": agent_id}, retry=True)
+
+    async def delete_mcp_server(self, server_id: str) -> Any:
+        return await self.request("DELETE", f"/api/admin/mcp-servers/{_q(server_id)}")
+
+    async def agent_mcp_servers(self, agent_id: str) -> Any:
+        """The agent's enabled servers with connection status (header values never included)."""
+        return await self.request("GET", f"/api/agents/{_q(agent_id)}/mcp-servers", retry=True)
+
+    async def set_agent_mcp_server_enabled(self, agent_id: str, server_id: str, enabled: bool) -> Any:
+        on = f"/api/agents/{_q(agent_id)}/mcp-servers/{_q(server_id)}/enable"
+        path = on if enabled else f"/api/agents/{_q(agent_id)}/mcp-servers/{_q(server_id)}/disable"
+        return await self.request("POST", path, retry=True)
+
     # Sessions ------------------------------------------------------------------------------
     async def open_session(
         self, agent_id: str, session_id: str, *, kind: str = "api", interactive: bool = True, **extra: Any

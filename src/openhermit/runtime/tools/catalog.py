@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from openhermit.runtime.tools.attachments import ATTACHMENT_TOOLS
 from openhermit.runtime.tools.base import Tool
+from openhermit.runtime.tools.capabilities import CAPABILITY_TOOLS
 from openhermit.runtime.tools.exec import Exec
 from openhermit.runtime.tools.files import FILE_TOOLS
 from openhermit.runtime.tools.governance import GOVERNANCE_TOOLS
@@ -26,6 +27,7 @@ BUILTIN_TOOLS: dict[str, Tool] = {
         *SCHEDULE_TOOLS,
         Exec(),
         *FILE_TOOLS,
+        *CAPABILITY_TOOLS,
     ]
 }
 
