@@ -105,6 +105,7 @@ async def test_the_user_message_lists_its_attachments_for_the_model(
 async def test_fetch_retries_a_failed_materialisation(
     client: httpx.AsyncClient, fake_model: FakeModelServer, agent: None, platform: Platform
 ) -> None:
+    platform.runtime.sandboxes = None
     att = await upload(client, "late.txt", b"arrives later")  # no sandbox backend yet
     assert att["materializationState"] == "failed"
     resolver = FakeSandboxResolver()

@@ -95,8 +95,9 @@ async def test_stored_under_the_local_provider_key(
 
 
 async def test_without_a_sandbox_backend_materialisation_fails_clearly(
-    client: httpx.AsyncClient, admin_headers: dict[str, str], session: None
+    client: httpx.AsyncClient, admin_headers: dict[str, str], session: None, platform: Platform
 ) -> None:
+    platform.runtime.sandboxes = None
     made = await upload(client, admin_headers, "a.txt", b"abc")
     assert made.status_code == 201
     att = made.json()["attachment"]

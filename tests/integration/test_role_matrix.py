@@ -237,6 +237,8 @@ def on_schedule(method: str, suffix: str = "", json: Any = None) -> Builder:
         url = f"/api/agents/main/schedules/{await _schedule(world)}{suffix}"
         return {"method": method, "url": url, "json": json}
 
+    return build
+
 
 async def _registered_skill(world: World) -> str:
     skill_id = world.uid("sk-")

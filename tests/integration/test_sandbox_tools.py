@@ -159,3 +159,23 @@ async def test_alias_picks_another_sandbox(
     assert calls[1]["text"].splitlines()[0] == "scratch"
     assert calls[2]["isError"] is True
     assert "No sandbox named nope" in calls[2]["text"]
+
+
+async def test_uploaded_attachment_is_readable_inside_the_local_sandbox(
+    client: httpx.AsyncClient, fake_model: FakeModelServer, agent: str
+) -> None:
+    made = await client.post(
+        "/api/agents/worker/sessions/s1/attachments",
+        files={"file": ("report.txt", b"quarterly numbers\n", "text/plain")},
+        headers=H,
+    )
+    assert made.status_code == 201, made.text
+    att = made.json()["attachment"]
+    assert att["materializationState"] == "copied", att
+    fake_model.script(
+        Reply(tool_calls=[("exec", {"command": f"cat '{att['sandboxPath']}'"})]), Reply(text="read")
+    )
+    body = await ask(client, "Read the report.")
+    call = body["toolCalls"][0]
+    assert call["isError"] is False
+    assert call["text"].splitlines()[0] == "quarterly numbers"
