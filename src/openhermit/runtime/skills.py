@@ -273,6 +273,10 @@ class AgentSkills:
             if resolver is None:
                 return records
             fingerprint = self._fingerprint(records)
+            if not rescan and (fingerprint == self._synced or (not records and self._synced is None)):
+                # Nothing to mirror: do not start (or provision) a sandbox just for skills.
+                self._synced = fingerprint
+                return records
             sandbox = await resolver.for_agent(self.agent_id)
             if fingerprint != self._synced:
                 bundles = []

@@ -100,7 +100,8 @@ class FakeSandbox:
             raise SandboxFileNotFound(f"No such file: {path}")
 
     async def sync_skills(self, skills: Sequence[SkillBundle]) -> None:
-        for name in [n for n in self.files if n.startswith(SKILLS_DIR + "/")]:
+        managed = (f"{SKILLS_DIR}/system/", f"{SKILLS_DIR}/user/")  # workspace skills stay
+        for name in [n for n in self.files if n.startswith(managed)]:
             del self.files[name]
         for skill in skills:
             for file in sorted(skill.source_path.rglob("*")):
