@@ -20,6 +20,12 @@ DEFAULT_EXEC_TIMEOUT_SECONDS = 120.0
 SKILLS_DIR = ".openhermit/skills"
 
 
+def cap_output(data: bytes | str | None) -> tuple[str, bool]:
+    """Command output cut at `OUTPUT_CAP_BYTES`, and whether it was cut."""
+    raw = data.encode() if isinstance(data, str) else (data or b"")
+    return raw[:OUTPUT_CAP_BYTES].decode("utf-8", "replace"), len(raw) > OUTPUT_CAP_BYTES
+
+
 class SandboxPathError(Invalid):
     """A path escapes the agent's home, or is otherwise not allowed."""
 

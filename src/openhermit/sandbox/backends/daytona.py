@@ -22,12 +22,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from openhermit.errors import Invalid, UpstreamError
 from openhermit.sandbox.base import (
-    OUTPUT_CAP_BYTES,
     Capabilities,
     ExecResult,
     FileInfo,
     SandboxFileNotFound,
     SandboxPathError,
+    cap_output,
 )
 from openhermit.sandbox.registry import SandboxSpec, parse_config
 from openhermit.sandbox.remote import RemoteFileOps
@@ -72,11 +72,6 @@ def _split(output: str, marker: str) -> tuple[str, str, int | None]:
         return output, "", None
     code = parts[2].strip()
     return parts[0], parts[1], int(code) if code.lstrip("-").isdigit() else None
-
-
-def _capped(text: str) -> tuple[str, bool]:
-    data = text.encode()
-    return data[:OUTPUT_CAP_BYTES].decode("utf-8", "ignore"), len(data) > OUTPUT_CAP_BYTES
 
 
 class DaytonaSandbox(RemoteFileOps):
@@ -152,8 +147,8 @@ class DaytonaSandbox(RemoteFileOps):
         except DaytonaError as exc:
             raise UpstreamError(f"Daytona exec failed: {exc}") from None
         stdout, stderr, code = _split(response.result or "", marker)
-        stdout, cut_out = _capped(stdout)
-        stderr, cut_err = _capped(stderr)
+        stdout, cut_out = cap_output(stdout)
+        stderr, cut_err = cap_output(stderr)
         elapsed = time.monotonic() - started
         exit_code = code if code is not None else int(response.exit_code or 0)
         return ExecResult(

@@ -23,9 +23,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from openhermit.errors import Invalid, UpstreamError
 from openhermit.sandbox.base import (
     DEFAULT_EXEC_TIMEOUT_SECONDS,
-    OUTPUT_CAP_BYTES,
     Capabilities,
     ExecResult,
+    cap_output,
 )
 from openhermit.sandbox.registry import SandboxSpec, parse_config
 from openhermit.sandbox.workspace import WorkspaceFileOps, WorkspaceFiles
@@ -62,11 +62,6 @@ def unavailable_reason() -> str | None:
 def container_name(agent_id: str, alias: str) -> str:
     base = re.sub(r"[^a-zA-Z0-9_.-]", "-", agent_id)
     return f"openhermit-{base}-workspace" + ("" if alias == "default" else f"-{alias}")
-
-
-def _cap(data: bytes | None) -> tuple[str, bool]:
-    data = data or b""
-    return data[:OUTPUT_CAP_BYTES].decode("utf-8", "replace"), len(data) > OUTPUT_CAP_BYTES
 
 
 class DockerSandbox(WorkspaceFileOps):
@@ -163,8 +158,8 @@ class DockerSandbox(WorkspaceFileOps):
         except (DockerException, TimeoutError) as exc:
             raise UpstreamError(f"Docker exec failed: {exc}") from None
         out, err = result.output if result.output else (b"", b"")
-        stdout, cut_out = _cap(out)
-        stderr, cut_err = _cap(err)
+        stdout, cut_out = cap_output(out)
+        stderr, cut_err = cap_output(err)
         timed_out = result.exit_code in (124, 137) and time.monotonic() - started >= timeout
         return ExecResult(
             stdout=stdout,

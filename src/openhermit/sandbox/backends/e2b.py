@@ -20,12 +20,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from openhermit.errors import Invalid, UpstreamError
 from openhermit.sandbox.base import (
-    OUTPUT_CAP_BYTES,
     Capabilities,
     ExecResult,
     FileInfo,
     SandboxFileNotFound,
     SandboxPathError,
+    cap_output,
 )
 from openhermit.sandbox.registry import SandboxSpec, parse_config
 from openhermit.sandbox.remote import RemoteFileOps
@@ -131,15 +131,16 @@ class E2BSandbox(RemoteFileOps):
             result = exc
         except (SandboxException, TimeoutException) as exc:
             raise UpstreamError(f"E2B exec failed: {exc}") from None
-        out, err = result.stdout.encode(), result.stderr.encode()
+        stdout, cut_out = cap_output(result.stdout)
+        stderr, cut_err = cap_output(result.stderr)
         elapsed = time.monotonic() - started
         return ExecResult(
-            stdout=out[:OUTPUT_CAP_BYTES].decode("utf-8", "ignore"),
-            stderr=err[:OUTPUT_CAP_BYTES].decode("utf-8", "ignore"),
+            stdout=stdout,
+            stderr=stderr,
             exit_code=result.exit_code,
             duration_ms=int(elapsed * 1000),
             timed_out=result.exit_code in (124, 137) and elapsed >= timeout,
-            truncated=max(len(out), len(err)) > OUTPUT_CAP_BYTES,
+            truncated=cut_out or cut_err,
         )
 
     async def read_file(self, path: str) -> bytes:
