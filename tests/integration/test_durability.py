@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import httpx
 import pytest
@@ -130,11 +131,13 @@ async def test_reject_policy_under_ten_concurrent_posts(
     client: httpx.AsyncClient, db: Database, fake_model: FakeModelServer
 ) -> None:
     agent = await _agent(client, db, fake_model, "rejecting", concurrency="reject")
-    fake_model.default = Reply(text="only one", delay=0.5)
+    answer = threading.Event()
+    fake_model.default = Reply(text="only one", hold=answer)
     url = URL.format(a=agent)
     responses = await asyncio.gather(
         *(client.post(url, json={"text": f"m{i}"}, headers=H) for i in range(10))
     )
+    answer.set()
     codes = sorted(r.status_code for r in responses)
     assert codes == [200] + [409] * 9
     assert all(r.json()["error"]["code"] == "conflict" for r in responses if r.status_code == 409)
@@ -153,9 +156,11 @@ async def test_interrupt_policy_under_ten_concurrent_posts(
     agent = await _agent(client, db, fake_model, "interrupting", concurrency="interrupt")
 
     def reply(request: Received) -> Reply:
-        return Reply(
-            text="finished " + request.body["messages"][-1]["content"], hang_after_first_delta=0.3, chunk=3
-        )
+        # Every answer but the last stalls until interrupted, so no turn can finish
+        # between two posts however slowly the machine runs.
+        content = request.body["messages"][-1]["content"]
+        stall = 0.0 if content == "m9" else 60.0
+        return Reply(text="finished " + content, hang_after_first_delta=stall, chunk=3)
 
     fake_model.default = reply
     url = URL.format(a=agent)

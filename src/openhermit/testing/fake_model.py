@@ -38,6 +38,7 @@ class Reply:
     tool_calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     status: int = 200  # non-200: an API error with this status
     delay: float = 0.0  # seconds before the first byte (for timeouts)
+    hold: threading.Event | None = None  # no byte is sent until the test sets this event
     garbage: bool = False  # a stream that is not valid JSON
     hang_after_first_delta: float = 0.0  # seconds to stall mid-stream (for interrupts)
     chunk: int = 8  # characters per text delta
@@ -170,6 +171,8 @@ class FakeModelServer:
         reply = self._next(Received(api=api, body=body, headers=dict(request.headers)))
         if reply.delay:
             await asyncio.sleep(reply.delay)
+        while reply.hold is not None and not reply.hold.is_set():
+            await asyncio.sleep(0.01)
         return reply, body
 
     async def _openai(self, request: Request) -> Response:
