@@ -36,7 +36,15 @@ from openhermit.testing.fake_model import FakeModelServer, Reply
 TOKEN = "bench-admin"
 
 
-async def run(turns: int, html: Path | None, show_sql: bool, use_cprofile: bool) -> None:
+class _NoProfiler:
+    """Stands in for a profiler to measure CPU per turn without profiling overhead."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+async def run(turns: int, html: Path | None, show_sql: bool, use_cprofile: bool, plain: bool) -> None:
     model = FakeModelServer().start()
     model.default = Reply(text="ok", input_tokens=50, output_tokens=5)
     with tempfile.TemporaryDirectory() as tmp:
@@ -82,9 +90,16 @@ async def run(turns: int, html: Path | None, show_sql: bool, use_cprofile: bool)
             url = f"/api/agents/{agent}/sessions/bench/messages"
             for i in range(10):
                 (await http.post(url, params={"wait": "true"}, json={"text": f"warm {i}"})).raise_for_status()
-            profiler = cProfile.Profile() if use_cprofile else Profiler(async_mode="enabled", interval=0.0005)
+            profiler: Any = (
+                _NoProfiler()
+                if plain
+                else cProfile.Profile()
+                if use_cprofile
+                else Profiler(async_mode="enabled", interval=0.0005)
+            )
             latencies = []
             counting = True
+            cpu_started = time.process_time()
             profiler.enable() if use_cprofile else profiler.start()
             for i in range(turns):
                 started = time.perf_counter()
@@ -92,6 +107,7 @@ async def run(turns: int, html: Path | None, show_sql: bool, use_cprofile: bool)
                 latencies.append((time.perf_counter() - started) * 1000)
                 r.raise_for_status()
             profiler.disable() if use_cprofile else profiler.stop()
+            cpu_ms = (time.process_time() - cpu_started) * 1000 / turns
             counting = False
             await asyncio.sleep(0.5)
         await platform.fleet.stop()
@@ -102,17 +118,39 @@ async def run(turns: int, html: Path | None, show_sql: bool, use_cprofile: bool)
     print(
         f"turns {turns}  p50 {statistics.median(latencies):.2f} ms  mean {statistics.fmean(latencies):.2f} ms"
     )
+    print(f"process CPU per turn (gateway, client and fake model, profiler included): {cpu_ms:.2f} ms")
     print(f"SQL statements per turn: {total / turns:.1f}")
     print(f"transactions per turn: {statements.get('BEGIN', 0) / turns:.1f}")
     if show_sql:
         for stmt, count in statements.most_common():
             print(f"{count / turns:6.2f}  {stmt}")
+    if plain:
+        return
     if use_cprofile:
-        pstats.Stats(profiler).sort_stats("tottime").print_stats(40)
+        stats = pstats.Stats(profiler)
+        stats.sort_stats("tottime").print_stats(40)
+        _print_by_package(stats, turns)
         return
     print(profiler.output_text(unicode=False, color=False, show_all=False))
     if html:
         await asyncio.to_thread(html.write_text, profiler.output_html())
+
+
+def _print_by_package(stats: pstats.Stats, turns: int) -> None:
+    """Own time per turn, summed by the top-level package of each function."""
+    by_package: Counter[str] = Counter()
+    for (filename, _line, _name), row in stats.stats.items():  # type: ignore[attr-defined]
+        package = "builtins"
+        if "site-packages/" in filename:
+            package = filename.split("site-packages/", 1)[1].split("/", 1)[0]
+        elif "/openhermit/" in filename:
+            package = "openhermit." + filename.split("/openhermit/", 1)[1].split("/", 1)[0]
+        elif filename.startswith("/usr/lib/python") or "/lib/python3" in filename:
+            package = "stdlib." + Path(filename).stem
+        by_package[package] += row[2]
+    print("own CPU per turn by package (ms):")
+    for package, seconds in by_package.most_common(25):
+        print(f"  {seconds * 1000 / turns:7.2f}  {package}")
 
 
 def main() -> None:
@@ -123,8 +161,9 @@ def main() -> None:
     parser.add_argument("--html", type=Path)
     parser.add_argument("--sql", action="store_true", help="list every statement with its count per turn")
     parser.add_argument("--cprofile", action="store_true", help="cProfile (own time)")
+    parser.add_argument("--plain", action="store_true", help="no profiler: latency and CPU per turn only")
     args = parser.parse_args()
-    asyncio.run(run(args.turns, args.html, args.sql, args.cprofile))
+    asyncio.run(run(args.turns, args.html, args.sql, args.cprofile, args.plain))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@ its policies still reaches the very next turn, whichever path made it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 
 from openhermit.store.engine import Database
@@ -67,3 +69,34 @@ async def test_changes_reach_the_next_turn_of_a_running_agent(
     assert r.status_code == 200, r.text
     seen = await _turn(client, fake_model, "six")
     assert "Speak like a pirate." not in seen.system_prompt
+
+
+async def test_secret_and_skill_changes_reach_the_next_turn_of_a_running_agent(
+    client: httpx.AsyncClient, db: Database, fake_model: FakeModelServer, tmp_path: Path
+) -> None:
+    await create_agent(client, H, "cached")
+    await point_at_fake(db, "cached", fake_model)
+    await open_session(client, H, "cached", "s1")
+    seen = await _turn(client, fake_model, "one")
+    assert seen.headers["authorization"] != "Bearer sk-agent-own"
+
+    # The agent's own key replaces the gateway's from the next turn on, and goes with its delete.
+    r = await client.put("/api/agents/cached/secrets/FAKE_API_KEY", json={"value": "sk-agent-own"}, headers=H)
+    assert r.status_code == 200, r.text
+    assert (await _turn(client, fake_model, "two")).headers["authorization"] == "Bearer sk-agent-own"
+    assert (await client.delete("/api/agents/cached/secrets/FAKE_API_KEY", headers=H)).status_code == 200
+    assert (await _turn(client, fake_model, "three")).headers["authorization"] != "Bearer sk-agent-own"
+
+    # A fleet-wide skill enable and a registry change reach the next turn's prompt.
+    folder = tmp_path / "digest"
+    folder.mkdir()
+    (folder / "SKILL.md").write_text("---\nname: Morning digest\ndescription: Sum up the night.\n---\nBody\n")
+    assert (
+        await client.post("/api/admin/skills", json={"id": "digest", "path": str(folder)}, headers=H)
+    ).status_code == 201
+    assert "Morning digest" not in (await _turn(client, fake_model, "four")).system_prompt
+    r = await client.post("/api/admin/skills/digest/enable", json={"agentId": "*"}, headers=H)
+    assert r.status_code == 200, r.text
+    assert "Morning digest" in (await _turn(client, fake_model, "five")).system_prompt
+    assert (await client.delete("/api/admin/skills/digest", headers=H)).status_code == 200
+    assert "Morning digest" not in (await _turn(client, fake_model, "six")).system_prompt

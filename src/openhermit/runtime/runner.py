@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
 from openhermit.protocol.agent_config import AgentConfig
 from openhermit.protocol.agents import AgentRecord, Instruction
+from openhermit.protocol.capabilities import SkillRecord
 from openhermit.protocol.policies import PolicyRecord
+from openhermit.protocol.sessions import SessionRecord
 from openhermit.runtime.approvals import consume_approved, request_approval
 from openhermit.runtime.attachments import inline_images
 from openhermit.runtime.compaction import compact
@@ -31,12 +33,19 @@ from openhermit.runtime.tools.base import Tool, ToolContext, ToolFailed
 from openhermit.runtime.tools.catalog import turn_tools
 from openhermit.sandbox.base import TurnScopedResolver
 from openhermit.store.engine import Tx
-from openhermit.store.repos import agents, events, instructions, policies, sessions, turns
+from openhermit.store.repos import agents, events, instructions, mcp_servers, policies, sessions, turns
+from openhermit.store.repos import skills as skill_rows
+from openhermit.store.repos.events import StoredEvent
+from openhermit.store.repos.mcp_servers import McpServerRow
 from openhermit.store.repos.turns import TurnRow
 
 log = logging.getLogger(__name__)
 LEASE_SECONDS = 60.0
 APPROVAL_TIMEOUT_SECONDS = 120.0
+
+
+class _NothingToClaim(Exception):
+    """The session's queued turn is being claimed by another worker."""
 
 
 class _EndedElsewhere(Exception):
@@ -68,14 +77,29 @@ class PreparedTurn:
     tools: dict[str, Tool]
     principal: Principal
     rules: list[Rule]
+    revision: tuple[int, int]
 
 
 @dataclass(frozen=True)
 class AgentSetup:
-    revision: int
+    """What a turn reads about its agent, valid while the setup revision stays the same."""
+
+    revision: tuple[int, int]
     agent: AgentRecord
     instructions: list[Instruction]
     policies: list[PolicyRecord]
+    skills: list[SkillRecord]
+    mcp_servers: list[McpServerRow]
+    secrets: dict[str, str] | None = None  # filled in after the transaction that read the rest
+
+
+class TurnInputs(NamedTuple):
+    """What a turn's model request is built from, read with its claim."""
+
+    setup: AgentSetup | None
+    session: SessionRecord | None
+    compaction: StoredEvent | None
+    history: list[StoredEvent]
 
 
 class AgentRunner:
@@ -89,6 +113,7 @@ class AgentRunner:
         self._active: dict[str, ActiveTurn] = {}
         self._background: set[asyncio.Task[Any]] = set()
         self._setup: AgentSetup | None = None
+        self._outcomes: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self.on_turn_finished: list[Any] = []  # callbacks (session_id, completed_count, config)
         self.skills = AgentSkills(agent_id, deps)
         self.mcp = McpHub(agent_id, deps)
@@ -104,6 +129,17 @@ class AgentRunner:
     def is_running(self, session_id: str) -> bool:
         return session_id in self._active
 
+    def expect_outcome(self, turn_id: int) -> asyncio.Future[dict[str, Any]]:
+        """A future for the turn's stored result, resolved when this process ends the turn
+        (never when another process runs it); pair with `forget_outcome`."""
+        future = self._outcomes.get(turn_id)
+        if future is None:
+            future = self._outcomes[turn_id] = asyncio.get_running_loop().create_future()
+        return future
+
+    def forget_outcome(self, turn_id: int) -> None:
+        self._outcomes.pop(turn_id, None)
+
     # Queue ---------------------------------------------------------------------------------
     def kick(self, session_id: str) -> None:
         """Make sure queued turns of the session get run (call after committing a turn)."""
@@ -118,40 +154,50 @@ class AgentRunner:
         try:
             while True:
                 self._pending.discard(session_id)
-                turn = await self._claim(session_id)
-                if turn is None:
+                claimed = await self._claim(session_id)
+                if claimed is None:
                     if session_id in self._pending:
                         continue
                     return
-                await self._run(turn)
+                if not await self._run(*claimed) and session_id not in self._pending:
+                    return  # the session's last turn ended: nothing left to claim
         except Exception:
             log.exception("turn worker of %s/%s failed", self.agent_id, session_id)
         finally:
             self._workers.pop(session_id, None)
             self.touch()
 
-    async def _claim(self, session_id: str) -> TurnRow | None:
-        """Claim the next queued turn and store its `agent_start`, in one transaction."""
+    async def _claim(self, session_id: str) -> tuple[TurnRow, TurnInputs | None] | None:
+        """Claim the next queued turn, store its `agent_start` and read what the turn is built
+        from, in one transaction. The inputs are None when reading them failed: the turn then
+        reads them again itself and reports what goes wrong."""
         try:
             async with self.deps.db.transaction() as tx:
-                await sessions.hold_session(tx, self.agent_id, session_id)
+                session = await sessions.start_running(tx, self.agent_id, session_id)  # the lock
+                if session is None:
+                    return None
                 turn = await turns.claim_next(
                     tx, self.agent_id, session_id, owner=self.deps.instance_id, lease_seconds=LEASE_SECONDS
                 )
                 if turn is None:
-                    return None
-                await sessions.set_session_status(tx, self.agent_id, session_id, "running")
+                    raise _NothingToClaim  # another worker holds it: undo the status change
                 start = NewEvent("agent_start", {"correlationId": turn.request.get("correlationId")})
                 stored = await self.deps.journal.write(tx, self.agent_id, session_id, [start], turn.id)
-        except turns.SessionBusy:
+                try:
+                    inputs: TurnInputs | None = await self._inputs(tx, session_id, session)
+                except Exception:
+                    log.warning("reading turn %s with its claim failed", turn.id, exc_info=True)
+                    inputs = None
+        except (turns.SessionBusy, _NothingToClaim):
             return None
         self.deps.journal.publish(stored)
-        return turn
+        return turn, inputs
 
     # One turn ------------------------------------------------------------------------------
     async def _agent_setup(self, tx: Tx) -> AgentSetup | None:
-        """The agent row, instructions and policies: cached, re-read when the revision moved."""
-        revision = await agents.agent_revision(tx, self.agent_id)
+        """The agent row, instructions, policies, enabled skills and MCP servers: cached, and
+        re-read when the agent's or the fleet's revision moved."""
+        revision = await agents.setup_revision(tx, self.agent_id)
         if revision is None:
             return None
         cached = self._setup
@@ -160,26 +206,49 @@ class AgentRunner:
         agent = await agents.get_agent(tx, self.agent_id)
         if agent is None:
             return None
-        rows = await instructions.list_instructions(tx, self.agent_id)
-        stored = await policies.list_policies(tx, self.agent_id)
-        self._setup = AgentSetup(revision, agent, rows, stored)
-        return self._setup
+        return AgentSetup(
+            revision,
+            agent,
+            await instructions.list_instructions(tx, self.agent_id),
+            await policies.list_policies(tx, self.agent_id),
+            await skill_rows.enabled_skills(tx, self.agent_id),
+            await mcp_servers.enabled_servers(tx, self.agent_id),
+        )
 
-    async def _prepare(self, turn: TurnRow, session_id: str) -> PreparedTurn:
-        async with self.deps.db.transaction() as tx:
-            setup = await self._agent_setup(tx)
+    async def _with_secrets(self, setup: AgentSetup) -> AgentSetup:
+        """The setup with the agent's secret values; kept for later turns when the store is the
+        database, whose changes move the agent's revision."""
+        if setup.secrets is not None:
+            return setup
+        secrets = self.deps.secrets
+        setup = replace(setup, secrets=await secrets.values(self.agent_id))
+        if secrets.persistent_in_database:
+            self._setup = setup
+        return setup
+
+    async def _inputs(self, tx: Tx, session_id: str, session: SessionRecord | None = None) -> TurnInputs:
+        setup = await self._agent_setup(tx)
+        if session is None:
             session = await sessions.get_record(tx, self.agent_id, session_id)
-            compaction, history = await events.context_events(tx, self.agent_id, session_id)
+        compaction, history = await events.context_events(tx, self.agent_id, session_id)
+        return TurnInputs(setup, session, compaction, history)
+
+    async def _prepare(self, turn: TurnRow, session_id: str, inputs: TurnInputs | None) -> PreparedTurn:
+        if inputs is None:
+            async with self.deps.db.transaction() as tx:
+                inputs = await self._inputs(tx, session_id)
+        setup, session, compaction, history = inputs
         if setup is None or session is None:
             raise TurnSetupError("The agent or session no longer exists.")
+        setup = await self._with_secrets(setup)
         agent, rows, stored_rules = setup.agent, setup.instructions, setup.policies
+        secret_values = setup.secrets or {}
         try:
             config = AgentConfig.model_validate(agent.config)
         except ValidationError as exc:
             raise TurnSetupError(f"The agent configuration is invalid: {exc.errors()[0]['msg']}") from None
         if turn.request.get("model"):  # a per-turn model override (schedules)
             config.model = config.model.model_copy(update={"model": turn.request["model"]})
-        secret_values = await self.deps.secrets.values(self.agent_id)
         try:
             client = self.deps.models.get(config.model, secret_values, self.deps.settings.provider_api_keys)
         except MissingApiKey as exc:
@@ -189,8 +258,9 @@ class AgentRunner:
             Rule(r.resource_type, r.resource_key, r.effect, tuple(g.wire() for g in r.grants), r.scope)
             for r in stored_rules
         ] + legacy_rules(agent.security)
-        skill_index = await self.skills.for_turn()
-        mcp_tools = await self.mcp.refresh(secret_values)  # connected servers only; never waits
+        skill_index = self.skills.for_turn(setup.skills)
+        self.mcp.reconcile(setup.mcp_servers, secret_values)
+        mcp_tools = self.mcp.tools()  # connected servers only; never waits
         tools = {
             name: tool
             for name, tool in {**turn_tools(), **mcp_tools}.items()
@@ -239,9 +309,11 @@ class AgentRunner:
             tools,
             principal,
             rules,
+            setup.revision,
         )
 
-    async def _run(self, turn: TurnRow) -> None:
+    async def _run(self, turn: TurnRow, inputs: TurnInputs | None) -> bool:
+        """Run a claimed turn; False when, as it ended, no other turn of the session waited."""
         session_id = turn.session_id
         correlation = turn.request.get("correlationId")
         started = time.monotonic()
@@ -251,9 +323,7 @@ class AgentRunner:
         sandboxes = self.deps.sandboxes
         scoped = sandboxes if isinstance(sandboxes, TurnScopedResolver) else None
         try:
-            if scoped is not None:
-                await scoped.turn_started(self.agent_id)
-            await self._run_claimed(turn, active, started)
+            return await self._run_claimed(turn, inputs, active, started, scoped)
         finally:
             heartbeat.cancel()
             if scoped is not None:
@@ -271,7 +341,14 @@ class AgentRunner:
             except Exception:
                 log.warning("could not renew the lease of turn %s", turn_id, exc_info=True)
 
-    async def _run_claimed(self, turn: TurnRow, active: ActiveTurn, started: float) -> None:
+    async def _run_claimed(
+        self,
+        turn: TurnRow,
+        inputs: TurnInputs | None,
+        active: ActiveTurn,
+        started: float,
+        scoped: TurnScopedResolver | None,
+    ) -> bool:
         session_id = turn.session_id
         correlation = active.correlation_id
         status, error, result = "completed", None, None
@@ -279,8 +356,10 @@ class AgentRunner:
         try:
             if turn.interrupt_requested:
                 active.interrupted = True  # asked before this process registered the turn
-            prepared = await self._prepare(turn, session_id)
+            prepared = await self._prepare(turn, session_id, inputs)
             config = prepared.config
+            if scoped is not None:
+                await scoped.turn_started(self.agent_id, prepared.revision)
             recorder = TurnRecorder(
                 self.deps.journal,
                 self.deps.metrics,
@@ -347,7 +426,7 @@ class AgentRunner:
             log.exception("turn %s of %s/%s crashed", turn.id, self.agent_id, session_id)
             status, error = "error", f"Internal error: {type(exc).__name__}: {exc}"
             self.deps.metrics.errors.labels(self.agent_id, "runtime").inc()
-        await self._finish(turn, active, status, error, result, started, config)
+        return await self._finish(turn, active, status, error, result, started, config)
 
     async def _finish(
         self,
@@ -358,7 +437,8 @@ class AgentRunner:
         result: LoopResult | None,
         started: float,
         config: AgentConfig | None,
-    ) -> None:
+    ) -> bool:
+        """Store the turn's end; whether other turns of the session still wait (True when unsure)."""
         session_id = turn.session_id
         tags = {"correlationId": active.correlation_id}
         rows = []
@@ -374,23 +454,26 @@ class AgentRunner:
         rows = active.deferred + rows  # the final answer is stored with the end of the turn
         try:
             async with self.deps.db.transaction() as tx:
-                await sessions.hold_session(tx, self.agent_id, session_id)
+                tally = await sessions.complete_turn(tx, self.agent_id, session_id, turn.id)  # the lock
                 if not await turns.finish_running(tx, turn.id, status=status, result=outcome, error=error):
                     raise _EndedElsewhere
                 stored = await self.deps.journal.write(tx, self.agent_id, session_id, rows, turn.id)
-                completed = await sessions.complete_turn(tx, self.agent_id, session_id)
         except _EndedElsewhere:
             # A peer already ended it (it believed this process dead); keep its record.
             self._active.pop(session_id, None)
-            return
+            return True
         self._active.pop(session_id, None)
+        waiter = self._outcomes.get(turn.id)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(outcome)
         self.deps.journal.publish(stored)
         self.deps.metrics.turns.labels(self.agent_id).inc()
         self.deps.metrics.turn_duration.labels(self.agent_id).observe(time.monotonic() - started)
         self.touch()
         if status == "completed" and config is not None:
             for callback in self.on_turn_finished:
-                callback(self, session_id, completed, config)
+                callback(self, session_id, tally.completed, config)
+        return tally.waiting
 
     # Control -------------------------------------------------------------------------------
     def interrupt(self, session_id: str) -> bool:

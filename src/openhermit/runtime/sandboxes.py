@@ -61,6 +61,7 @@ class SandboxPool:
         self._locks: dict[str, asyncio.Lock] = {}
         self._sweeper: asyncio.Task[None] | None = None
         self._starting: set[asyncio.Task[None]] = set()
+        self._session_aliases: dict[str, tuple[object, list[str]]] = {}  # agent → (revision, aliases)
 
     # Lookup ---------------------------------------------------------------------------------
     async def _row(self, agent_id: str, alias: str | None) -> tuple[SandboxRecord, Path]:
@@ -123,20 +124,31 @@ class SandboxPool:
             return live.sandbox
 
     # Lifecycle ------------------------------------------------------------------------------
-    async def turn_started(self, agent_id: str) -> None:
+    async def turn_started(self, agent_id: str, revision: object = None) -> None:
         """`start: session` sandboxes are made ready in the background as the turn begins (the
-        turn never waits for this; a tool call that comes first builds the sandbox itself)."""
-        task = asyncio.create_task(self._start_session_sandboxes(agent_id))
+        turn never waits for this; a tool call that comes first builds the sandbox itself).
+
+        With the agent's setup `revision`, the rows are read again only when it moved."""
+        known = self._session_aliases.get(agent_id)
+        if revision is not None and known is not None and known[0] == revision and not known[1]:
+            return  # the agent has no `start: session` sandbox
+        task = asyncio.create_task(self._start_session_sandboxes(agent_id, revision))
         self._starting.add(task)
         task.add_done_callback(self._starting.discard)
 
-    async def _start_session_sandboxes(self, agent_id: str) -> None:
+    async def _start_session_sandboxes(self, agent_id: str, revision: object) -> None:
         with contextlib.suppress(Exception):  # a failing backend surfaces at first tool use
-            async with self.db.transaction() as tx:
-                found = await rows.list_sandboxes(tx, agent_id)
-            for record in found:
-                if lifecycle_of(record.config).start == "session":
-                    await self.for_agent(agent_id, record.alias)
+            known = self._session_aliases.get(agent_id)
+            if revision is not None and known is not None and known[0] == revision:
+                aliases = known[1]
+            else:
+                async with self.db.transaction() as tx:
+                    found = await rows.list_sandboxes(tx, agent_id)
+                aliases = [r.alias for r in found if lifecycle_of(r.config).start == "session"]
+                if revision is not None:
+                    self._session_aliases[agent_id] = (revision, aliases)
+            for alias in aliases:
+                await self.for_agent(agent_id, alias)
 
     async def turn_finished(self, agent_id: str) -> None:
         """`stop: session` sandboxes of the agent are shut down when its turn ends."""

@@ -248,9 +248,9 @@ class AgentSkills:
         kept = [_entry(r) for r in records if r.slug not in workspace]
         return sorted([*kept, *workspace.values()], key=lambda e: (e.name.lower(), e.id))
 
-    async def for_turn(self) -> list[SkillIndexEntry]:
-        """The skills to list in this turn's prompt; a changed set is mirrored in the background."""
-        records = await self._enabled()
+    def for_turn(self, records: list[SkillRecord]) -> list[SkillIndexEntry]:
+        """The skills to list in this turn's prompt, given the enabled set (read with the turn's
+        setup); a changed set is mirrored in the background."""
         stale = self._fingerprint(records) != self._synced
         if stale and self.deps.sandboxes is not None and (self._mirroring is None or self._mirroring.done()):
             self._mirroring = asyncio.get_running_loop().create_task(self.refresh())

@@ -129,6 +129,9 @@ class SandboxResolver(Protocol):
 class TurnScopedResolver(SandboxResolver, Protocol):
     """A resolver that starts `session` sandboxes with a turn and stops them after it."""
 
-    async def turn_started(self, agent_id: str) -> None: ...
+    async def turn_started(self, agent_id: str, revision: object = None) -> None:
+        """`revision` changes whenever the agent's sandbox rows may have: an unchanged one lets
+        the resolver skip re-reading them."""
+        ...
 
     async def turn_finished(self, agent_id: str) -> None: ...

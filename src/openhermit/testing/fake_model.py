@@ -171,8 +171,8 @@ class FakeModelServer:
         reply = self._next(Received(api=api, body=body, headers=dict(request.headers)))
         if reply.delay:
             await asyncio.sleep(reply.delay)
-        while reply.hold is not None and not reply.hold.is_set():
-            await asyncio.sleep(0.01)
+        if reply.hold is not None:
+            await asyncio.to_thread(reply.hold.wait, 120)
         return reply, body
 
     async def _openai(self, request: Request) -> Response:

@@ -68,7 +68,12 @@ def _sync_body(
     return body
 
 
-async def _turn_result(runner: AgentRunner, turn_id: int) -> dict[str, Any] | None:
+async def _turn_result(
+    runner: AgentRunner, turn_id: int, known: asyncio.Future[dict[str, Any]] | None = None
+) -> dict[str, Any] | None:
+    """The ended turn's stored result: handed over in-process when this process ran it."""
+    if known is not None and known.done():
+        return known.result()
     async with runner.deps.db.transaction() as tx:
         turn = await turns.get_turn(tx, turn_id)
     if turn is None or turn.status in ("queued", "running"):
@@ -81,6 +86,7 @@ async def _wait(runner: AgentRunner, sub: Subscription, accepted: Accepted, time
     partial: dict[str, Any] = {"text": None, "toolCalls": [], "error": None}
     if accepted.deduped and (done := await _turn_result(runner, accepted.turn_id)) is not None:
         return JSONResponse(_sync_body(accepted, done))
+    outcome = runner.expect_outcome(accepted.turn_id)
     try:
         async with asyncio.timeout(timeout_ms / 1000):
             async for envelope in sub:
@@ -100,7 +106,10 @@ async def _wait(runner: AgentRunner, sub: Subscription, accepted: Accepted, time
     except TimeoutError:
         partial["error"] = "Timeout waiting for agent response."
         return JSONResponse(_sync_body(accepted, None, partial=partial), status_code=504)
-    return JSONResponse(_sync_body(accepted, await _turn_result(runner, accepted.turn_id), partial=partial))
+    finally:
+        runner.forget_outcome(accepted.turn_id)
+    result = await _turn_result(runner, accepted.turn_id, outcome)
+    return JSONResponse(_sync_body(accepted, result, partial=partial))
 
 
 async def _replay_turn(runner: AgentRunner, accepted: Accepted) -> EventSourceResponse:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from openhermit.errors import Conflict
@@ -59,10 +59,20 @@ async def get_agent(tx: Tx, agent_id: str) -> AgentRecord | None:
     return _record(row) if row else None
 
 
-async def agent_revision(tx: Tx, agent_id: str) -> int | None:
-    """The agent's revision (None when it does not exist); it moves with every change of the
-    agent row, its instructions or its policies."""
-    return (await tx.execute(select(Agent.revision).where(Agent.agent_id == agent_id))).scalar_one_or_none()
+_SETUP_REVISION = text(
+    "SELECT a.revision, coalesce((SELECT (m.value ->> 'n')::bigint FROM meta m"
+    " WHERE m.key = 'fleet_revision'), 0) FROM agents a WHERE a.agent_id = :agent_id"
+)
+
+
+async def setup_revision(tx: Tx, agent_id: str) -> tuple[int, int] | None:
+    """The agent's revision and the fleet's (None when the agent does not exist).
+
+    The agent's moves with every change of its row, instructions, policies, secrets, sandboxes
+    and skill or MCP assignments; the fleet's with the skill and MCP registries and `*` rows.
+    """
+    row = (await tx.execute(_SETUP_REVISION, {"agent_id": agent_id})).first()
+    return (int(row[0]), int(row[1])) if row else None
 
 
 async def list_agents(tx: Tx, *, status: AgentStatus | None = None) -> list[AgentRecord]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -101,6 +101,25 @@ async def hold_session(tx: Tx, agent_id: str, session_id: str) -> None:
         .where(Session.agent_id == agent_id, Session.session_id == session_id)
         .with_for_update()
     )
+
+
+async def start_running(tx: Tx, agent_id: str, session_id: str) -> SessionRecord | None:
+    """Mark the session `running` if a turn of it is queued, taking its lock; the session, or
+    None (and no lock) when nothing is queued."""
+    queued = (
+        select(Turn.id)
+        .where(Turn.agent_id == agent_id, Turn.session_id == session_id, Turn.status == "queued")
+        .exists()
+    )
+    row = (
+        await tx.execute(
+            update(Session)
+            .where(Session.agent_id == agent_id, Session.session_id == session_id, queued)
+            .values(status="running")
+            .returning(Session)
+        )
+    ).scalar_one_or_none()
+    return _record(row) if row else None
 
 
 async def lock_session(tx: Tx, agent_id: str, session_id: str) -> SessionRecord | None:
@@ -205,15 +224,24 @@ async def record_user_message(
     )
 
 
-async def complete_turn(tx: Tx, agent_id: str, session_id: str) -> int:
+class TurnTally(NamedTuple):
+    completed: int  # the session's completed-turn count
+    waiting: bool  # other turns of the session are still queued or running
+
+
+async def complete_turn(tx: Tx, agent_id: str, session_id: str, turn_id: int | None = None) -> TurnTally:
     """Count a finished turn; the session stays `running` while turns wait, else becomes `idle`.
 
-    Returns the completed-turn count.
+    `turn_id` is the finishing turn when it is not marked finished yet; it does not count as waiting.
+    As the first statement of a transaction this takes the session's lock, as `hold_session` does.
     """
     waiting = (
         select(Turn.id)
         .where(
-            Turn.agent_id == agent_id, Turn.session_id == session_id, Turn.status.in_(("queued", "running"))
+            Turn.agent_id == agent_id,
+            Turn.session_id == session_id,
+            Turn.status.in_(("queued", "running")),
+            Turn.id != (turn_id or 0),
         )
         .exists()
     )
@@ -225,9 +253,10 @@ async def complete_turn(tx: Tx, agent_id: str, session_id: str) -> int:
             status=case((waiting, "running"), else_="idle"),
             last_activity_at=func.now(),
         )
-        .returning(Session.completed_turn_count)
+        .returning(Session.completed_turn_count, Session.status)
     )
-    return int(result.scalar_one_or_none() or 0)
+    row = result.first()
+    return TurnTally(int(row[0]), row[1] == "running") if row else TurnTally(0, False)
 
 
 async def set_working_memory(tx: Tx, agent_id: str, session_id: str, content: str) -> None:
