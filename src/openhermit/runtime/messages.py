@@ -123,9 +123,10 @@ async def post_message(
             )
         turn = None
         if triggered:
-            agent = await agents.get_agent(tx, runner.agent_id)
             policy = (
-                session.concurrency or AgentConfig.model_validate(agent.config if agent else {}).concurrency
+                session.concurrency
+                or await agents.configured_concurrency(tx, runner.agent_id)
+                or AgentConfig.model_fields["concurrency"].default
             )
             busy = policy != "queue" and await turns.has_queued(tx, runner.agent_id, session_id)
             if busy and policy == "reject":

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from openhermit.errors import Conflict
 from openhermit.protocol.agents import AgentRecord, AgentStatus
+from openhermit.store.driver import driver
 from openhermit.store.engine import Tx
 from openhermit.store.tables.agents import Agent
 
@@ -59,20 +60,27 @@ async def get_agent(tx: Tx, agent_id: str) -> AgentRecord | None:
     return _record(row) if row else None
 
 
-_SETUP_REVISION = text(
-    "SELECT a.revision, coalesce((SELECT (m.value ->> 'n')::bigint FROM meta m"
-    " WHERE m.key = 'fleet_revision'), 0) FROM agents a WHERE a.agent_id = :agent_id"
-)
-
-
 async def setup_revision(tx: Tx, agent_id: str) -> tuple[int, int] | None:
     """The agent's revision and the fleet's (None when the agent does not exist).
 
     The agent's moves with every change of its row, instructions, policies, secrets, sandboxes
     and skill or MCP assignments; the fleet's with the skill and MCP registries and `*` rows.
     """
-    row = (await tx.execute(_SETUP_REVISION, {"agent_id": agent_id})).first()
+    row = await (await driver(tx)).fetchrow(_SETUP_REVISION, agent_id)
     return (int(row[0]), int(row[1])) if row else None
+
+
+_SETUP_REVISION = """
+SELECT a.revision, coalesce((SELECT (m.value ->> 'n')::bigint FROM meta m WHERE m.key = 'fleet_revision'), 0)
+FROM agents a WHERE a.agent_id = $1
+"""
+
+
+async def configured_concurrency(tx: Tx, agent_id: str) -> str | None:
+    """The `concurrency` of the agent's configuration, if it sets one."""
+    return await (await driver(tx)).fetchval(  # type: ignore[no-any-return]
+        "SELECT config_json ->> 'concurrency' FROM agents WHERE agent_id = $1", agent_id
+    )
 
 
 async def list_agents(tx: Tx, *, status: AgentStatus | None = None) -> list[AgentRecord]:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 
+from openhermit.store.driver import driver, to_json
 from openhermit.store.engine import Tx
 from openhermit.store.tables.sessions import SessionEvent
 
@@ -70,26 +72,28 @@ async def append_events(
     """Insert several rows in one statement; ids follow the order of `drafts`."""
     if not drafts:
         return []
-    values = [
-        {
-            "agent_id": agent_id,
-            "session_id": session_id,
-            "event_type": d.event_type,
-            "payload": d.payload,
-            "content": d.content,
-            "user_id": d.user_id,
-            "turn_id": turn_id,
-        }
-        for d in drafts
-    ]
-    stmt = insert(SessionEvent).values(values).returning(SessionEvent.id, SessionEvent.ts)
-    assigned = sorted((await tx.execute(stmt)).all())  # identity values follow the VALUES order
+    params: list[Any] = [agent_id, session_id, turn_id]
+    for d in drafts:
+        params += [d.event_type, to_json(d.payload), d.content, d.user_id]
+    rows = await (await driver(tx)).fetch(_insert_sql(len(drafts)), *params)
+    assigned = sorted((r[0], r[1]) for r in rows)  # identity values follow the VALUES order
     return [
         StoredEvent(
             event_id, agent_id, session_id, ts, d.event_type, d.payload, d.content, d.user_id, turn_id
         )
         for (event_id, ts), d in zip(assigned, drafts, strict=True)
     ]
+
+
+@cache
+def _insert_sql(count: int) -> str:
+    rows = ", ".join(
+        f"($1, $2, ${4 + 4 * i}, ${5 + 4 * i}, ${6 + 4 * i}, ${7 + 4 * i}, $3)" for i in range(count)
+    )
+    return (
+        "INSERT INTO session_events (agent_id, session_id, event_type, payload, content, user_id, turn_id)"
+        f" VALUES {rows} RETURNING id, ts"
+    )
 
 
 COLUMNS = (
@@ -159,31 +163,25 @@ async def context_events(
 ) -> tuple[StoredEvent | None, list[StoredEvent]]:
     """What a model context is rebuilt from: the last compaction (if any) and the rows it did
     not summarise (from its `upToEventId` onward)."""
-    compaction_row = (
-        await tx.execute(
-            select(SessionEvent)
-            .where(
-                SessionEvent.agent_id == agent_id,
-                SessionEvent.session_id == session_id,
-                SessionEvent.event_type == "context_compaction",
-            )
-            .order_by(SessionEvent.id.desc())
-            .limit(1)
-        )
-    ).scalar_one_or_none()
-    compaction = _stored(compaction_row) if compaction_row else None
-    stmt = (
-        select(SessionEvent)
-        .where(
-            SessionEvent.agent_id == agent_id,
-            SessionEvent.session_id == session_id,
-            SessionEvent.event_type.in_(CONTEXT_TYPES),
-        )
-        .order_by(SessionEvent.id)
-    )
-    if compaction is not None:
-        stmt = stmt.where(SessionEvent.id >= int(compaction.payload.get("upToEventId", compaction.id)))
-    return compaction, [_stored(r) for r in (await tx.execute(stmt)).scalars()]
+    connection = await driver(tx)
+    found = await connection.fetchrow(_LAST_COMPACTION, agent_id, session_id)
+    compaction = StoredEvent(*found) if found else None
+    start = int(compaction.payload.get("upToEventId", compaction.id)) if compaction else 0
+    rows = await connection.fetch(_CONTEXT, agent_id, session_id, list(CONTEXT_TYPES), start)
+    return compaction, [StoredEvent(*r) for r in rows]
+
+
+_EVENT_COLUMNS = "id, agent_id, session_id, ts, event_type, payload, content, user_id, turn_id"
+_LAST_COMPACTION = f"""
+SELECT {_EVENT_COLUMNS} FROM session_events
+WHERE agent_id = $1 AND session_id = $2 AND event_type = 'context_compaction'
+ORDER BY id DESC LIMIT 1
+"""
+_CONTEXT = f"""
+SELECT {_EVENT_COLUMNS} FROM session_events
+WHERE agent_id = $1 AND session_id = $2 AND event_type = ANY($3::text[]) AND id >= $4
+ORDER BY id
+"""
 
 
 async def since_last_introspection(tx: Tx, agent_id: str, session_id: str) -> list[StoredEvent]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from openhermit.protocol.sessions import (
@@ -15,9 +15,10 @@ from openhermit.protocol.sessions import (
     SessionStatus,
     SessionSummary,
 )
+from openhermit.store.driver import as_entity, driver
 from openhermit.store.engine import Tx
 from openhermit.store.like import ESCAPE, escape_like
-from openhermit.store.tables.sessions import Session, Turn
+from openhermit.store.tables.sessions import Session
 
 
 def _summary(row: Session) -> SessionSummary:
@@ -106,20 +107,16 @@ async def hold_session(tx: Tx, agent_id: str, session_id: str) -> None:
 async def start_running(tx: Tx, agent_id: str, session_id: str) -> SessionRecord | None:
     """Mark the session `running` if a turn of it is queued, taking its lock; the session, or
     None (and no lock) when nothing is queued."""
-    queued = (
-        select(Turn.id)
-        .where(Turn.agent_id == agent_id, Turn.session_id == session_id, Turn.status == "queued")
-        .exists()
-    )
-    row = (
-        await tx.execute(
-            update(Session)
-            .where(Session.agent_id == agent_id, Session.session_id == session_id, queued)
-            .values(status="running")
-            .returning(Session)
-        )
-    ).scalar_one_or_none()
-    return _record(row) if row else None
+    row = await (await driver(tx)).fetchrow(_START_RUNNING, agent_id, session_id)
+    return _record(as_entity(Session, row)) if row else None
+
+
+_START_RUNNING = """
+UPDATE sessions SET status = 'running'
+WHERE agent_id = $1 AND session_id = $2
+  AND EXISTS (SELECT 1 FROM turns WHERE agent_id = $1 AND session_id = $2 AND status = 'queued')
+RETURNING *
+"""
 
 
 async def lock_session(tx: Tx, agent_id: str, session_id: str) -> SessionRecord | None:
@@ -128,14 +125,11 @@ async def lock_session(tx: Tx, agent_id: str, session_id: str) -> SessionRecord 
     Accepting a message takes this lock first, so per session the order of turns, the order
     of stored messages and the concurrency-policy check all agree.
     """
-    row = (
-        await tx.execute(
-            select(Session)
-            .where(Session.agent_id == agent_id, Session.session_id == session_id)
-            .with_for_update()
-        )
-    ).scalar_one_or_none()
-    return _record(row) if row else None
+    row = await (await driver(tx)).fetchrow(_LOCK, agent_id, session_id)
+    return _record(as_entity(Session, row)) if row else None
+
+
+_LOCK = "SELECT * FROM sessions WHERE agent_id = $1 AND session_id = $2 FOR UPDATE"
 
 
 async def get_session(tx: Tx, agent_id: str, session_id: str) -> SessionSummary | None:
@@ -211,17 +205,15 @@ async def record_user_message(
     tx: Tx, agent_id: str, session_id: str, *, preview: str, fallback_description: str
 ) -> None:
     """Count an accepted message; the first one also becomes the fallback description."""
-    await tx.execute(
-        update(Session)
-        .where(Session.agent_id == agent_id, Session.session_id == session_id)
-        .values(
-            message_count=Session.message_count + 1,
-            last_activity_at=func.now(),
-            last_message_preview=preview,
-            description=func.coalesce(Session.description, fallback_description),
-            description_source=func.coalesce(Session.description_source, "fallback"),
-        )
-    )
+    await (await driver(tx)).execute(_COUNT_MESSAGE, agent_id, session_id, preview, fallback_description)
+
+
+_COUNT_MESSAGE = """
+UPDATE sessions SET message_count = message_count + 1, last_activity_at = now(),
+  last_message_preview = $3, description = coalesce(description, $4),
+  description_source = coalesce(description_source, 'fallback')
+WHERE agent_id = $1 AND session_id = $2
+"""
 
 
 class TurnTally(NamedTuple):
@@ -235,28 +227,19 @@ async def complete_turn(tx: Tx, agent_id: str, session_id: str, turn_id: int | N
     `turn_id` is the finishing turn when it is not marked finished yet; it does not count as waiting.
     As the first statement of a transaction this takes the session's lock, as `hold_session` does.
     """
-    waiting = (
-        select(Turn.id)
-        .where(
-            Turn.agent_id == agent_id,
-            Turn.session_id == session_id,
-            Turn.status.in_(("queued", "running")),
-            Turn.id != (turn_id or 0),
-        )
-        .exists()
-    )
-    result = await tx.execute(
-        update(Session)
-        .where(Session.agent_id == agent_id, Session.session_id == session_id)
-        .values(
-            completed_turn_count=Session.completed_turn_count + 1,
-            status=case((waiting, "running"), else_="idle"),
-            last_activity_at=func.now(),
-        )
-        .returning(Session.completed_turn_count, Session.status)
-    )
-    row = result.first()
+    row = await (await driver(tx)).fetchrow(_COMPLETE, agent_id, session_id, turn_id or 0)
     return TurnTally(int(row[0]), row[1] == "running") if row else TurnTally(0, False)
+
+
+_COMPLETE = """
+UPDATE sessions SET completed_turn_count = completed_turn_count + 1, last_activity_at = now(),
+  status = CASE WHEN EXISTS (
+    SELECT 1 FROM turns WHERE agent_id = $1 AND session_id = $2
+      AND status IN ('queued', 'running') AND id <> $3
+  ) THEN 'running' ELSE 'idle' END
+WHERE agent_id = $1 AND session_id = $2
+RETURNING completed_turn_count, status
+"""
 
 
 async def set_working_memory(tx: Tx, agent_id: str, session_id: str, content: str) -> None:

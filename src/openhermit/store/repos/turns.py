@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 from sqlalchemy import func, select, text, update
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import IntegrityError
 
+from openhermit.store.driver import driver, to_json
 from openhermit.store.engine import Tx
 from openhermit.store.tables.sessions import Turn
 
@@ -50,21 +50,33 @@ def _row(turn: Turn) -> TurnRow:
     )
 
 
+def _driver_row(row: asyncpg.Record) -> TurnRow:
+    return TurnRow(
+        row["id"],
+        row["agent_id"],
+        row["session_id"],
+        row["message_id"],
+        row["status"],
+        row["request"],
+        row["result"],
+        row["created_at"],
+        row["interrupt_requested"],
+    )
+
+
 async def insert_turn(
     tx: Tx, agent_id: str, session_id: str, *, message_id: str | None, request: dict[str, Any]
 ) -> TurnRow | None:
     """Queue a turn; None when a turn with this `message_id` already exists in the session."""
-    stmt = (
-        insert(Turn)
-        .values(agent_id=agent_id, session_id=session_id, message_id=message_id, request=request)
-        .on_conflict_do_nothing(
-            index_elements=["agent_id", "session_id", "message_id"],
-            index_where=text("message_id IS NOT NULL"),
-        )
-        .returning(Turn)
-    )
-    turn = (await tx.execute(stmt)).scalar_one_or_none()
-    return _row(turn) if turn else None
+    row = await (await driver(tx)).fetchrow(_INSERT, agent_id, session_id, message_id, to_json(request))
+    return _driver_row(row) if row else None
+
+
+_INSERT = """
+INSERT INTO turns (agent_id, session_id, message_id, request) VALUES ($1, $2, $3, $4)
+ON CONFLICT (agent_id, session_id, message_id) WHERE message_id IS NOT NULL DO NOTHING
+RETURNING *
+"""
 
 
 async def get_turn(tx: Tx, turn_id: int) -> TurnRow | None:
@@ -76,30 +88,22 @@ async def claim_next(
     tx: Tx, agent_id: str, session_id: str, *, owner: str, lease_seconds: float
 ) -> TurnRow | None:
     """Mark the oldest queued turn of the session `running`; `SessionBusy` if one already runs."""
-    candidate = (
-        select(Turn.id)
-        .where(Turn.agent_id == agent_id, Turn.session_id == session_id, Turn.status == "queued")
-        .order_by(Turn.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
-    )
-    stmt = (
-        update(Turn)
-        .where(Turn.id == candidate)
-        .values(
-            status="running",
-            lease_owner=owner,
-            started_at=func.now(),
-            lease_expires_at=func.now() + func.make_interval(0, 0, 0, 0, 0, 0, lease_seconds),
-        )
-        .returning(Turn)
-    )
     try:
-        turn = (await tx.execute(stmt)).scalar_one_or_none()
-    except IntegrityError:
+        row = await (await driver(tx)).fetchrow(_CLAIM, agent_id, session_id, owner, float(lease_seconds))
+    except asyncpg.UniqueViolationError:
         raise SessionBusy(f"{agent_id}/{session_id}") from None  # running here or on another gateway
-    return _row(turn) if turn else None
+    return _driver_row(row) if row else None
+
+
+_CLAIM = """
+UPDATE turns SET status = 'running', lease_owner = $3, started_at = now(),
+  lease_expires_at = now() + make_interval(secs => $4)
+WHERE id = (
+  SELECT id FROM turns WHERE agent_id = $1 AND session_id = $2 AND status = 'queued'
+  ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED
+)
+RETURNING *
+"""
 
 
 async def finish_turn(
@@ -180,13 +184,16 @@ async def finish_running(
     tx: Tx, turn_id: int, *, status: str, result: dict[str, Any] | None, error: str | None
 ) -> bool:
     """Finish a turn that is still running; False when a peer already ended it."""
-    found = await tx.execute(
-        update(Turn)
-        .where(Turn.id == turn_id, Turn.status == "running")
-        .values(status=status, result=result, error=error, finished_at=func.now(), lease_expires_at=None)
-        .returning(Turn.id)
-    )
-    return found.first() is not None
+    stored = None if result is None else to_json(result)
+    found = await (await driver(tx)).fetchval(_FINISH, turn_id, status, stored, error)
+    return found is not None
+
+
+_FINISH = """
+UPDATE turns SET status = $2, result = $3, error = $4, finished_at = now(), lease_expires_at = NULL
+WHERE id = $1 AND status = 'running'
+RETURNING id
+"""
 
 
 async def lock_running(tx: Tx, turn_id: int) -> bool:
