@@ -96,6 +96,18 @@ async def test_file_store_without_key(tmp_path: Path) -> None:
     assert await store.values("main") == {}
 
 
+async def test_file_store_sees_a_hand_edit_at_once(tmp_path: Path) -> None:
+    store = FileSecretStore(tmp_path)
+    await store.set("main", "TOKEN", "first-value")
+    assert await store.values("main") == {"TOKEN": "first-value"}
+    path = tmp_path / "agents" / "main" / "secrets.json"
+    path.write_text(json.dumps({"TOKEN": "edited-by-hand", "NEW": {"value": "v", "passThrough": True}}))
+    assert await store.values("main") == {"TOKEN": "edited-by-hand", "NEW": "v"}
+    assert await store.pass_through("main") == {"NEW": "v"}
+    path.unlink()
+    assert await store.values("main") == {}
+
+
 async def test_secrets_json_is_imported_when_a_key_appears(
     db: Database, factory: Factory, cipher: SecretCipher, settings: Settings
 ) -> None:

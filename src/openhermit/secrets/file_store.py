@@ -48,12 +48,26 @@ class FileSecretStore:
     def __init__(self, home: Path) -> None:
         self._home = home
         self._lock = asyncio.Lock()
+        self._parsed: dict[str, tuple[tuple[int, int, int] | None, dict[str, tuple[str, bool]]]] = {}
 
     def path(self, agent_id: str) -> Path:
         return self._home / "agents" / agent_id / FILE_NAME
 
     async def _read(self, agent_id: str) -> dict[str, tuple[str, bool]]:
-        return await asyncio.to_thread(read_secrets_file, self.path(agent_id))
+        """The parsed file, read again only when its inode, size or mtime changed (a hand edit
+        is seen at once; a turn costs one `stat`)."""
+        path = self.path(agent_id)
+        try:
+            status = path.stat()
+            signature: tuple[int, int, int] | None = (status.st_ino, status.st_size, status.st_mtime_ns)
+        except FileNotFoundError:
+            signature = None
+        cached = self._parsed.get(agent_id)
+        if cached is not None and cached[0] == signature:
+            return dict(cached[1])
+        parsed = await asyncio.to_thread(read_secrets_file, path) if signature is not None else {}
+        self._parsed[agent_id] = (signature, parsed)
+        return dict(parsed)
 
     async def list(self, agent_id: str) -> dict[str, SecretInfo]:
         return {

@@ -162,24 +162,31 @@ async def context_events(
     tx: Tx, agent_id: str, session_id: str
 ) -> tuple[StoredEvent | None, list[StoredEvent]]:
     """What a model context is rebuilt from: the last compaction (if any) and the rows it did
-    not summarise (from its `upToEventId` onward)."""
-    connection = await driver(tx)
-    found = await connection.fetchrow(_LAST_COMPACTION, agent_id, session_id)
-    compaction = StoredEvent(*found) if found else None
-    start = int(compaction.payload.get("upToEventId", compaction.id)) if compaction else 0
-    rows = await connection.fetch(_CONTEXT, agent_id, session_id, list(CONTEXT_TYPES), start)
-    return compaction, [StoredEvent(*r) for r in rows]
+    not summarise (from its `upToEventId` onward), in one statement."""
+    rows = await (await driver(tx)).fetch(_CONTEXT, agent_id, session_id, list(CONTEXT_TYPES))
+    compaction = None
+    history = []
+    for row in rows:
+        event = StoredEvent(*row)
+        if event.event_type == "context_compaction":
+            compaction = event
+        else:
+            history.append(event)
+    return compaction, history
 
 
 _EVENT_COLUMNS = "id, agent_id, session_id, ts, event_type, payload, content, user_id, turn_id"
-_LAST_COMPACTION = f"""
-SELECT {_EVENT_COLUMNS} FROM session_events
-WHERE agent_id = $1 AND session_id = $2 AND event_type = 'context_compaction'
-ORDER BY id DESC LIMIT 1
-"""
 _CONTEXT = f"""
+WITH compaction AS (
+  SELECT {_EVENT_COLUMNS} FROM session_events
+  WHERE agent_id = $1 AND session_id = $2 AND event_type = 'context_compaction'
+  ORDER BY id DESC LIMIT 1
+)
+SELECT * FROM compaction
+UNION ALL
 SELECT {_EVENT_COLUMNS} FROM session_events
-WHERE agent_id = $1 AND session_id = $2 AND event_type = ANY($3::text[]) AND id >= $4
+WHERE agent_id = $1 AND session_id = $2 AND event_type = ANY($3::text[])
+  AND id >= coalesce((SELECT coalesce((payload ->> 'upToEventId')::bigint, id) FROM compaction), 0)
 ORDER BY id
 """
 
