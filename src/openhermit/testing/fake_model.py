@@ -172,7 +172,9 @@ class FakeModelServer:
         if reply.delay:
             await asyncio.sleep(reply.delay)
         while reply.hold is not None and not reply.hold.is_set():
-            await asyncio.sleep(0.01)
+            # The event is set from the test's thread; wait for it in short slices so a
+            # worker thread is never tied up for long.
+            await asyncio.to_thread(reply.hold.wait, 0.2)
         return reply, body
 
     async def _openai(self, request: Request) -> Response:
