@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import websockets
 from openhermit.store.engine import Database
 from openhermit.testing.fake_model import FakeModelServer, Reply
 from openhermit.testing.gateway_process import GatewayProcess
+from tests.polling import PATIENCE_SECONDS, eventually
 from tests.runtime_helpers import point_at_fake
 
 pytestmark = pytest.mark.e2e
@@ -54,6 +56,14 @@ async def _setup(http: httpx.AsyncClient, db: Database, fake: FakeModelServer, a
     assert (await http.post(f"/api/agents/{agent}/sessions", json=spec)).status_code == 200
 
 
+async def _history(http: httpx.AsyncClient) -> list[dict[str, Any]]:
+    return (await http.get("/api/agents/main/sessions/s/messages")).json()  # type: ignore[no-any-return]
+
+
+def _answered(history: list[dict[str, Any]]) -> bool:
+    return any(h["role"] == "assistant" for h in history)
+
+
 async def _sse(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
     frame: dict[str, Any] = {}
     async for line in response.aiter_lines():
@@ -78,28 +88,28 @@ async def test_sse_resumes_across_a_restart_with_last_event_id(
     first = _start(tmp_path, db_url, "a", gateways)
     async with httpx.AsyncClient(base_url=first.url, headers=H, timeout=30) as http:
         await _setup(http, db, fake_model)
+        rest = threading.Event()  # the rest of the turn happens after the client has gone
         fake_model.script(
             Reply(tool_calls=[("memory_add", {"key": "a", "content": "apple"})]),
-            Reply(tool_calls=[("memory_add", {"key": "b", "content": "banana"})], delay=0.5),
-            Reply(text="Both saved, the apple and the banana.", delay=0.5),
+            Reply(tool_calls=[("memory_add", {"key": "b", "content": "banana"})], hold=rest),
+            Reply(text="Both saved, the apple and the banana."),
         )
         received: list[dict[str, Any]] = []
-        async with http.stream("GET", "/api/agents/main/sessions/s/events") as events:
-            stream = _sse(events)
-            assert (await anext(stream))["event"] == "ready"
-            await http.post(
-                "/api/agents/main/sessions/s/messages", json={"text": "save fruit", "messageId": "f1"}
-            )
-            async for frame in stream:
-                received.append(frame)
-                if frame["event"] == "tool_result":
-                    break  # disconnect mid-turn
+        try:
+            async with http.stream("GET", "/api/agents/main/sessions/s/events") as events:
+                stream = _sse(events)
+                assert (await anext(stream))["event"] == "ready"
+                await http.post(
+                    "/api/agents/main/sessions/s/messages", json={"text": "save fruit", "messageId": "f1"}
+                )
+                async for frame in stream:
+                    received.append(frame)
+                    if frame["event"] == "tool_result":
+                        break  # disconnect mid-turn
+        finally:
+            rest.set()
         last_seen = max(int(f["id"]) for f in received if "id" in f)
-        for _ in range(200):
-            history = (await http.get("/api/agents/main/sessions/s/messages")).json()
-            if any(h["role"] == "assistant" for h in history):
-                break
-            await asyncio.sleep(0.05)
+        await eventually(lambda: _history(http), _answered, what="the turn finished on the first gateway")
     first.stop()
 
     second = _start(tmp_path, db_url, "b", gateways)
@@ -161,7 +171,7 @@ async def test_websocket_on_b_sees_a_turn_run_on_a(
             ) as response:
                 on_a = [f async for f in _sse(response)]
             on_b: list[dict[str, Any]] = []
-            async with asyncio.timeout(15):
+            async with asyncio.timeout(PATIENCE_SECONDS):
                 while True:
                     frame = json.loads(await socket.recv())
                     assert frame["kind"] == "event"
@@ -199,23 +209,18 @@ async def test_kill_nine_mid_turn_leaves_no_session_running(
             first.stop(signal.SIGKILL)
     second = _start(tmp_path, db_url, "b", gateways)
     async with httpx.AsyncClient(base_url=second.url, headers=H, timeout=30) as http:
-        for _ in range(200):
-            history = (await http.get("/api/agents/main/sessions/s/messages")).json()
-            if any(h["role"] == "assistant" for h in history):
-                break
-            await asyncio.sleep(0.05)
+        history = await eventually(lambda: _history(http), _answered, what="the queued turn answered")
         roles = [(h["role"], h["content"]) for h in history]
         # Log order: both messages were accepted before the crash; the cut turn then ends visibly.
         assert roles[:2] == [("user", "one"), ("user", "two")]
         assert roles[2][0] == "error"
         assert "stopped before it finished" in roles[2][1]
         assert roles[3:] == [("assistant", "second answer")]
-        for _ in range(100):
-            session = (await http.get("/api/agents/main/sessions")).json()[0]
-            if session["status"] == "idle":
-                break
-            await asyncio.sleep(0.05)
-        assert session["status"] == "idle"
+
+        async def session() -> dict[str, Any]:
+            return (await http.get("/api/agents/main/sessions")).json()[0]  # type: ignore[no-any-return]
+
+        await eventually(session, lambda s: s["status"] == "idle", what="the session idle")
 
 
 async def test_websocket_rpc_methods_and_errors(
@@ -263,7 +268,7 @@ async def test_websocket_rpc_methods_and_errors(
         sent = await call("session.message", {"sessionId": "ws:1", "text": "hello", "messageId": "w1"}, "m")
         assert sent["result"] == {"sessionId": "ws:1", "triggered": True, "messageId": "w1"}
         kinds = []
-        async with asyncio.timeout(10):
+        async with asyncio.timeout(PATIENCE_SECONDS):
             while "agent_end" not in kinds:
                 frame = json.loads(await socket.recv())
                 if frame["kind"] == "event":
@@ -289,9 +294,9 @@ async def test_disabling_on_one_gateway_reaches_the_other(
     async with httpx.AsyncClient(headers=H, timeout=30) as http:
         assert (await http.get(f"{b.url}/api/agents/main/info")).status_code == 200  # hot on B
         assert (await http.post(f"{a.url}/api/agents/main/manage/disable")).json()["status"] == "disabled"
-        for _ in range(100):
-            if (await http.get(f"{b.url}/api/agents/main/info")).status_code == 404:
-                break
-            await asyncio.sleep(0.02)
-        assert (await http.get(f"{b.url}/api/agents/main/info")).status_code == 404
+
+        async def on_b() -> int:
+            return (await http.get(f"{b.url}/api/agents/main/info")).status_code
+
+        await eventually(on_b, lambda status: status == 404, what="the agent gone on B")
         assert (await http.get(f"{b.url}/api/agents/main/health")).json()["ok"] is False

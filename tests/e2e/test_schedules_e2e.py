@@ -7,9 +7,11 @@ import asyncio
 import json
 import signal
 import subprocess
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -19,6 +21,7 @@ from openhermit.store.engine import Database
 from openhermit.testing.fake_model import FakeModelServer, Reply
 from openhermit.testing.gateway_process import GatewayProcess, base_env
 from tests.e2e.test_cli import hermit
+from tests.polling import PATIENCE_SECONDS, eventually
 from tests.runtime_helpers import point_at_fake
 
 pytestmark = pytest.mark.e2e
@@ -118,6 +121,10 @@ async def test_two_gateways_run_every_fire_exactly_once(
     assert len({r[4] for r in completed}) == 2  # both gateways took their share
 
 
+async def _long_runs(http: httpx.AsyncClient) -> list[dict[str, Any]]:
+    return (await http.get("/api/agents/crash/schedules/long/runs")).json()  # type: ignore[no-any-return]
+
+
 async def test_a_gateway_killed_mid_run_leaves_a_lost_run(
     tmp_path: Path, db_url: str, db: Database, fake_model: FakeModelServer, gateways: list[GatewayProcess]
 ) -> None:
@@ -128,20 +135,17 @@ async def test_a_gateway_killed_mid_run_leaves_a_lost_run(
         body = {"type": "cron", "prompt": "long job", "cronExpression": "0 0 1 1 *", "id": "long"}
         assert (await http.post("/api/agents/crash/schedules", json=body)).status_code == 201
         assert (await http.post("/api/agents/crash/schedules/long/trigger")).status_code == 200
-        for _ in range(400):
-            runs = (await http.get("/api/agents/crash/schedules/long/runs")).json()
-            if runs and runs[0]["status"] == "running" and fake_model.received:
-                break
-            await asyncio.sleep(0.05)
-        assert runs[0]["status"] == "running"
+        await eventually(
+            lambda: _long_runs(http),
+            lambda runs: bool(runs) and runs[0]["status"] == "running" and bool(fake_model.received),
+            what="the run waiting on the model",
+        )
         first.stop(signal.SIGKILL)
     second = _start(tmp_path, db_url, "b", gateways)
     async with httpx.AsyncClient(base_url=second.url, headers=H, timeout=30) as http:
-        for _ in range(400):
-            runs = (await http.get("/api/agents/crash/schedules/long/runs")).json()
-            if runs[0]["status"] != "running":
-                break
-            await asyncio.sleep(0.05)
+        runs = await eventually(
+            lambda: _long_runs(http), lambda runs: runs[0]["status"] != "running", what="the lost run ended"
+        )
         assert (runs[0]["status"], runs[0]["error"]) == ("failed", "gateway_lost")
         assert runs[0]["finishedAt"] is not None
         schedule = (await http.get("/api/agents/crash/schedules")).json()[0]
@@ -180,11 +184,13 @@ def test_hermit_schedules_commands(
     assert "paused" in ok("pause", "digest").stdout
     assert "active" in ok("resume", "digest").stdout
     assert "triggered" in ok("trigger", "digest").stdout
-    for _ in range(200):
-        runs = http.get("/api/agents/main/schedules/digest/runs").json()
-        if runs and runs[0]["status"] != "running":
-            break
-        subprocess.run(["sleep", "0.05"], check=True)
+    deadline = time.monotonic() + PATIENCE_SECONDS
+    while (
+        not (runs := http.get("/api/agents/main/schedules/digest/runs").json())
+        or runs[0]["status"] == "running"
+    ):
+        assert time.monotonic() < deadline, f"the triggered run did not end: {runs}"
+        time.sleep(0.05)
     [run] = json.loads(ok("runs", "digest", "--json").stdout)
     assert run["sessionId"] == "schedule:digest"
     assert run["status"] == "failed"  # the agent has no model key here: recorded, not lost

@@ -21,6 +21,7 @@ from openhermit.sdk import (
 from openhermit.store.engine import Database
 from openhermit.testing.fake_model import FakeModelServer, Reply
 from openhermit.testing.gateway_process import GatewayProcess, free_port
+from tests.polling import PATIENCE_SECONDS
 from tests.runtime_helpers import point_at_fake
 
 pytestmark = pytest.mark.e2e
@@ -55,7 +56,7 @@ async def test_async_client(gateway: GatewayProcess, db: Database, fake_model: F
         assert [h["content"] for h in history if h["role"] == "assistant"] == ["first", "second, streamed"]
         follower = gw.events("sdk", "api:1", after=0)
         seen = []
-        async with asyncio.timeout(10):
+        async with asyncio.timeout(PATIENCE_SECONDS):
             async for frame in follower:
                 if frame.event == "ready":
                     break
@@ -96,7 +97,7 @@ async def test_websocket_client(gateway: GatewayProcess, db: Database, fake_mode
         sent = await socket.call("session.message", sessionId="w", text="hi", messageId="ws-1")
         assert sent["triggered"] is True
         kinds = []
-        async with asyncio.timeout(10):
+        async with asyncio.timeout(PATIENCE_SECONDS):
             async for frame in socket.events():
                 kinds.append(frame["event"]["type"])
                 if kinds[-1] == "agent_end":

@@ -11,6 +11,7 @@ from openhermit.gateway.platform import Platform
 from openhermit.store.engine import Database
 from openhermit.store.repos import instructions, sessions
 from openhermit.testing.fake_model import FakeModelServer, Reply
+from tests.polling import eventually
 from tests.runtime_helpers import create_agent, open_session, point_at_fake
 
 H = {"Authorization": "Bearer test-admin-token"}
@@ -246,8 +247,6 @@ async def test_idle_agent_is_evicted_and_answers_again(
     await create_agent(client, H, "sleepy")
     await point_at_fake(db, "sleepy", fake_model)
     await open_session(client, H, "sleepy", "s")
-    platform.fleet.ttl_seconds = 0.2
-    platform.fleet.start()
     fake_model.script(Reply(text="first"))
     assert (
         await client.post(
@@ -255,11 +254,14 @@ async def test_idle_agent_is_evicted_and_answers_again(
         )
     ).json()["text"] == "first"
     assert platform.fleet.peek("sleepy") is not None
-    for _ in range(100):
-        if platform.fleet.peek("sleepy") is None:
-            break
-        await asyncio.sleep(0.05)
-    assert platform.fleet.peek("sleepy") is None, "the idle agent was not evicted"
+    # Eviction starts only now, so the check above cannot race it however slow the machine.
+    platform.fleet.ttl_seconds = 0.2  # the eviction ticker then looks every 0.05 s
+    platform.fleet.start()
+
+    async def hot() -> bool:
+        return platform.fleet.peek("sleepy") is not None
+
+    await eventually(hot, lambda loaded: not loaded, what="the idle agent evicted")
     fake_model.script(Reply(text="second"))
     again = await client.post(
         "/api/agents/sleepy/sessions/s/messages", params={"wait": "true"}, json={"text": "b"}, headers=H

@@ -13,6 +13,7 @@ from openhermit.gateway.platform import Platform
 from openhermit.runtime.streams import Ready, session_stream
 from openhermit.store.engine import Database
 from openhermit.testing.fake_model import FakeModelServer, Received, Reply
+from tests.polling import PATIENCE_SECONDS, eventually
 from tests.runtime_helpers import create_agent, open_session, parse_sse, point_at_fake
 
 H = {"Authorization": "Bearer test-admin-token"}
@@ -34,14 +35,8 @@ async def _count(db: Database, sql: str) -> int:
 
 
 async def _settled(db: Database, agent: str) -> None:
-    for _ in range(400):
-        busy = await _count(
-            db, f"SELECT count(*) FROM turns WHERE agent_id = '{agent}' AND status IN ('queued', 'running')"
-        )
-        if busy == 0:
-            return
-        await asyncio.sleep(0.025)
-    raise AssertionError("turns did not settle")
+    sql = f"SELECT count(*) FROM turns WHERE agent_id = '{agent}' AND status IN ('queued', 'running')"
+    await eventually(lambda: _count(db, sql), lambda busy: busy == 0, what="no queued or running turn")
 
 
 async def test_same_message_id_runs_once(
@@ -134,10 +129,12 @@ async def test_reject_policy_under_ten_concurrent_posts(
     answer = threading.Event()
     fake_model.default = Reply(text="only one", hold=answer)
     url = URL.format(a=agent)
-    responses = await asyncio.gather(
-        *(client.post(url, json={"text": f"m{i}"}, headers=H) for i in range(10))
-    )
-    answer.set()
+    try:
+        responses = await asyncio.gather(
+            *(client.post(url, json={"text": f"m{i}"}, headers=H) for i in range(10))
+        )
+    finally:
+        answer.set()
     codes = sorted(r.status_code for r in responses)
     assert codes == [200] + [409] * 9
     assert all(r.json()["error"]["code"] == "conflict" for r in responses if r.status_code == 409)
@@ -214,7 +211,7 @@ async def test_session_stream_replays_then_goes_live_exactly_once(
     fake_model.script(Reply(text="live one"))
     await client.post(url, json={"text": "live"}, headers=H)
     live: list[str] = []
-    async with asyncio.timeout(10):
+    async with asyncio.timeout(PATIENCE_SECONDS):
         async for item in stream:
             assert not isinstance(item, Ready)
             live.append(item.event.type)
@@ -263,9 +260,15 @@ async def test_session_overrides_the_agent_policy(
     agent = await _agent(client, db, fake_model, "override")
     spec = {"sessionId": "strict", "source": {"kind": "api", "interactive": True}, "concurrency": "reject"}
     assert (await client.post(f"/api/agents/{agent}/sessions", json=spec, headers=H)).status_code == 200
-    fake_model.default = Reply(text="slow", delay=0.3)
+    answer = threading.Event()  # the first turn runs until every post has been answered
+    fake_model.default = Reply(text="slow", hold=answer)
     url = f"/api/agents/{agent}/sessions/strict/messages"
-    responses = await asyncio.gather(*(client.post(url, json={"text": f"m{i}"}, headers=H) for i in range(3)))
+    try:
+        responses = await asyncio.gather(
+            *(client.post(url, json={"text": f"m{i}"}, headers=H) for i in range(3))
+        )
+    finally:
+        answer.set()
     codes = sorted(r.status_code for r in responses)
     assert codes == [200, 409, 409]
     await _settled(db, agent)

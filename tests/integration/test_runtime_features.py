@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -10,6 +12,7 @@ import httpx
 from openhermit.store.engine import Database
 from openhermit.store.repos import events, memories, sessions
 from openhermit.testing.fake_model import FakeModelServer, Received, Reply
+from tests.polling import eventually
 from tests.runtime_helpers import create_agent, open_session, parse_sse, point_at_fake
 
 H = {"Authorization": "Bearer test-admin-token"}
@@ -32,6 +35,15 @@ async def _say(client: httpx.AsyncClient, agent: str, text: str, session: str = 
         headers=H,
     )
     return response.json()
+
+
+def _requests(fake: FakeModelServer) -> Callable[[], Awaitable[int]]:
+    """A probe: how many requests the model has received."""
+
+    async def count() -> int:
+        return len(fake.received)
+
+    return count
 
 
 async def test_checkpoint_runs_introspection(
@@ -89,14 +101,13 @@ async def test_introspection_every_turn_interval(
     fake_model.default = reply
     await _say(client, agent, "one")
     await _say(client, agent, "two")
-    for _ in range(100):
+
+    async def description() -> str | None:
         async with db.transaction() as tx:
             record = await sessions.get_record(tx, agent, "s")
-        if record and record.description == "auto":
-            break
-        await asyncio.sleep(0.05)
-    assert record is not None
-    assert record.description == "auto"
+        return record.description if record else None
+
+    assert await eventually(description, lambda d: d == "auto", what="the introspected description") == "auto"
 
 
 async def test_new_session_checkpoint_marks_inactive(
@@ -193,12 +204,14 @@ async def test_queue_runs_messages_in_order(
         for i in range(5)
     ]
     await asyncio.gather(*posts)
-    for _ in range(200):
-        history = (await client.get(f"/api/agents/{agent}/sessions/s/messages", headers=H)).json()
-        answers = [h["content"] for h in history if h["role"] == "assistant"]
-        if len(answers) == 5:
-            break
-        await asyncio.sleep(0.05)
+
+    async def messages() -> list[dict[str, str]]:
+        return (await client.get(f"/api/agents/{agent}/sessions/s/messages", headers=H)).json()  # type: ignore[no-any-return]
+
+    history = await eventually(
+        messages, lambda h: sum(m["role"] == "assistant" for m in h) == 5, what="five answers"
+    )
+    answers = [h["content"] for h in history if h["role"] == "assistant"]
     users = [h["content"] for h in history if h["role"] == "user"]
     assert answers == [f"echo {u}" for u in users]
     # Each turn saw only the messages before it, never a later queued one.
@@ -211,10 +224,16 @@ async def test_queue_runs_messages_in_order(
 
 async def test_reject_policy(client: httpx.AsyncClient, db: Database, fake_model: FakeModelServer) -> None:
     agent = await _agent(client, db, fake_model, concurrency="reject")
-    fake_model.script(Reply(text="slow", delay=0.5))
+    answer = threading.Event()  # the first turn runs until the second message has been refused
+    fake_model.script(Reply(text="slow", hold=answer))
     first = asyncio.create_task(_say(client, agent, "one"))
-    await asyncio.sleep(0.1)
-    second = await client.post(f"/api/agents/{agent}/sessions/s/messages", json={"text": "two"}, headers=H)
+    try:
+        await eventually(_requests(fake_model), what="the first turn calling the model")
+        second = await client.post(
+            f"/api/agents/{agent}/sessions/s/messages", json={"text": "two"}, headers=H
+        )
+    finally:
+        answer.set()
     assert second.status_code == 409
     assert second.json()["error"]["code"] == "conflict"
     assert (await first)["text"] == "slow"
@@ -222,7 +241,9 @@ async def test_reject_policy(client: httpx.AsyncClient, db: Database, fake_model
 
 async def test_interrupt_policy(client: httpx.AsyncClient, db: Database, fake_model: FakeModelServer) -> None:
     agent = await _agent(client, db, fake_model, concurrency="interrupt")
-    fake_model.script(Reply(text="stalling answer", hang_after_first_delta=5), Reply(text="new answer"))
+    # The first answer stalls after its first delta for longer than any test runs: only the
+    # second message can end that turn.
+    fake_model.script(Reply(text="stalling answer", hang_after_first_delta=600), Reply(text="new answer"))
     first = asyncio.create_task(
         client.post(
             f"/api/agents/{agent}/sessions/s/messages",
@@ -231,11 +252,11 @@ async def test_interrupt_policy(client: httpx.AsyncClient, db: Database, fake_mo
             headers=H,
         )
     )
-    for _ in range(100):
-        if fake_model.received:
-            break
-        await asyncio.sleep(0.02)
-    await asyncio.sleep(0.1)
+
+    async def streaming() -> int:
+        return len(fake_model.first_token_sent)
+
+    await eventually(streaming, what="the first answer streaming")
     second = await _say(client, agent, "two")
     assert second["text"] == "new answer"
     frames = parse_sse((await first).text)

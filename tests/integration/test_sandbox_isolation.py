@@ -15,6 +15,7 @@ import pytest
 from openhermit.sandbox.base import Sandbox
 from openhermit.sandbox.registry import build, unavailable_reason
 from tests.contracts.sandbox_backends import spec
+from tests.polling import eventually
 
 pytestmark = pytest.mark.skipif(
     unavailable_reason("local") is not None,
@@ -118,11 +119,11 @@ async def test_timeout_kills_the_command_and_its_children(box: Sandbox) -> None:
     )
     assert result.timed_out
     assert "never" not in result.stdout
-    for _ in range(50):
-        if not _processes_with(f"sleep {marker}"):
-            break
-        await asyncio.sleep(0.1)
-    assert _processes_with(f"sleep {marker}") == []
+
+    async def left() -> list[psutil.Process]:
+        return _processes_with(f"sleep {marker}")
+
+    await eventually(left, lambda found: found == [], what="every sleep of the command killed")
 
 
 async def test_fork_bomb_is_contained(box: Sandbox) -> None:
@@ -132,8 +133,11 @@ async def test_fork_bomb_is_contained(box: Sandbox) -> None:
     # The host keeps working: it can still start processes, and the bomb left nothing behind.
     healthy = await asyncio.create_subprocess_exec("true")
     assert await healthy.wait() == 0
-    await asyncio.sleep(0.5)
-    assert len(psutil.pids()) < before + 50
+
+    async def processes() -> int:
+        return len(psutil.pids())
+
+    await eventually(processes, lambda count: count < before + 50, what="the bomb's processes gone")
     again = await box.exec("echo fine")
     assert again.stdout.strip() == "fine"
 

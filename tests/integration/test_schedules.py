@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from openhermit.gateway.platform import Platform
 from openhermit.scheduler.service import BUSY, MISSED, Scheduler
 from openhermit.store.engine import Database
 from openhermit.testing.fake_model import FakeModelServer, Reply
+from tests.polling import PATIENCE_SECONDS
 from tests.runtime_helpers import create_agent, open_session, point_at_fake
 
 H = {"Authorization": "Bearer test-admin-token"}
@@ -47,7 +49,7 @@ async def _runs(client: httpx.AsyncClient, agent: str, sid: str) -> list[dict[st
     return response.json()
 
 
-async def _until(check: Any, within: float = 20.0) -> Any:
+async def _until(check: Any, within: float = PATIENCE_SECONDS) -> Any:
     deadline = asyncio.get_running_loop().time() + within
     while True:
         found = await check()
@@ -262,7 +264,8 @@ async def test_a_run_past_its_timeout_fails_and_the_agent_answers_next(
     client: httpx.AsyncClient, db: Database, fake_model: FakeModelServer, scheduler: Scheduler
 ) -> None:
     await _agent(client, db, fake_model, "slow")
-    fake_model.script(Reply(text="too late", delay=8))
+    late = threading.Event()  # the model answers only after the run has timed out
+    fake_model.script(Reply(text="too late", hold=late))
     await _create(
         client,
         "slow",
@@ -273,7 +276,10 @@ async def test_a_run_past_its_timeout_fails_and_the_agent_answers_next(
         policy={"timeout_seconds": 1},
     )
     await client.post(f"{BASE.format(a='slow')}/t/trigger", headers=H)
-    [run] = await _finished_runs(client, "slow", "t", 1)
+    try:
+        [run] = await _finished_runs(client, "slow", "t", 1)
+    finally:
+        late.set()
     assert (run["status"], run["error"]) == ("failed", "timeout")
     schedule = await _schedule(client, "slow", "t")
     assert schedule["consecutiveErrors"] == 1
@@ -292,16 +298,25 @@ async def test_skip_records_fires_that_arrive_while_a_run_runs(
     client: httpx.AsyncClient, db: Database, fake_model: FakeModelServer, scheduler: Scheduler
 ) -> None:
     await _agent(client, db, fake_model, "skip")
-    fake_model.default = Reply(text="slow", delay=2.5)
+    answer = threading.Event()  # the first run lasts until two fires have been skipped
+    fake_model.default = Reply(text="slow", hold=answer)
     await _create(client, "skip", type="cron", prompt="tick", cronExpression="* * * * * *", id="s")
 
-    async def enough() -> Any:
-        runs = await _runs(client, "skip", "s")
-        if sum(r["status"] == "skipped" for r in runs) >= 2 and any(r["status"] == "completed" for r in runs):
-            return True
-        return [(r["status"], r["error"]) for r in runs] or False
+    def enough(skipped: int, completed: int) -> Any:
+        async def enough() -> Any:
+            runs = await _runs(client, "skip", "s")
+            statuses = [r["status"] for r in runs]
+            if statuses.count("skipped") >= skipped and statuses.count("completed") >= completed:
+                return True
+            return [(r["status"], r["error"]) for r in runs] or False
 
-    await _until(enough)
+        return enough
+
+    try:
+        await _until(enough(skipped=2, completed=0))
+    finally:
+        answer.set()
+    await _until(enough(skipped=2, completed=1))
     await client.put(f"{BASE.format(a='skip')}/s", json={"status": "paused"}, headers=H)
     runs = await _runs(client, "skip", "s")
     skipped = [r for r in runs if r["status"] == "skipped"]
@@ -371,10 +386,14 @@ async def test_a_one_shot_runs_once_then_completes(
     client: httpx.AsyncClient, db: Database, fake_model: FakeModelServer, scheduler: Scheduler
 ) -> None:
     await _agent(client, db, fake_model, "one")
-    soon = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
+    later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     await _create(
-        client, "one", type="once", prompt="remind", runAt=soon, id="o", sessionMode={"kind": "ephemeral"}
+        client, "one", type="once", prompt="remind", runAt=later, id="o", sessionMode={"kind": "ephemeral"}
     )
+    # Due now (a runAt a second ahead could already be past when a slow machine sends it).
+    async with db.transaction() as tx:
+        await tx.execute(text("UPDATE schedules SET next_run_at = now() WHERE schedule_id = 'o'"))
+    scheduler.wake()
     [run] = await _finished_runs(client, "one", "o", 1)
     assert run["status"] == "completed"
     assert run["sessionId"] == f"schedule:o:{run['id']}"
@@ -396,12 +415,14 @@ async def test_missed_fires_run_once_for_the_window(
     await _create(client, "late", type="cron", prompt="hourly", cronExpression="* * * * *", id="m")
     async with db.transaction() as tx:  # the gateways were down for three hours
         await tx.execute(text("UPDATE schedules SET next_run_at = now() - interval '3 hours'"))
+    claimed_at = datetime.now(UTC)
     assert await platform.scheduler.claim_due() == 1
     assert await platform.scheduler.claim_due() == 0
     [run] = await _finished_runs(client, "late", "m", 1)
     assert run["status"] == "completed"
     schedule = await _schedule(client, "late", "m")
-    assert datetime.fromisoformat(schedule["nextRunAt"]) > datetime.now(UTC)
+    # The cadence resumes after the claim (the next minute may have come since).
+    assert datetime.fromisoformat(schedule["nextRunAt"]) > claimed_at
 
 
 async def test_catch_up_skip_records_missed_fires(

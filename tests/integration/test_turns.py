@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import httpx
 import pytest
@@ -11,6 +12,7 @@ from openhermit.gateway.platform import Platform
 from openhermit.store.engine import Database
 from openhermit.store.repos import memories, sessions
 from openhermit.testing.fake_model import FakeModelServer, Reply
+from tests.polling import eventually
 from tests.runtime_helpers import create_agent, open_session, parse_sse, point_at_fake
 
 H = {"Authorization": "Bearer test-admin-token"}
@@ -127,24 +129,26 @@ async def test_history_matches_the_turn(
     assert history[-1]["name"] == "helper"
 
 
-@pytest.mark.parametrize(
-    "failure",
-    [Reply(status=500), Reply(garbage=True), Reply(delay=3.0)],
-    ids=["http-500", "garbage", "timeout"],
-)
+@pytest.mark.parametrize("failure", ["http-500", "garbage", "timeout"])
 async def test_model_failures_end_the_turn_and_the_next_turn_works(
-    client: httpx.AsyncClient, db: Database, agent: str, fake_model: FakeModelServer, failure: Reply
+    client: httpx.AsyncClient, db: Database, agent: str, fake_model: FakeModelServer, failure: str
 ) -> None:
+    never = threading.Event()  # the timed-out answer is held until the test is over
+    replies = {"http-500": Reply(status=500), "garbage": Reply(garbage=True), "timeout": Reply(hold=never)}
     await point_at_fake(db, agent, fake_model, model={**_model(fake_model), "timeout_seconds": 1})
-    fake_model.script(failure)
-    response = await client.post(
-        url(agent, "s1"), params={"stream": "true"}, json={"text": "hello"}, headers=H
-    )
+    fake_model.script(replies[failure])
+    try:
+        response = await client.post(
+            url(agent, "s1"), params={"stream": "true"}, json={"text": "hello"}, headers=H
+        )
+    finally:
+        never.set()
     kinds = [f["event"] for f in parse_sse(response.text)]
     assert kinds[-2:] == ["error", "agent_end"]
     error = next(f for f in parse_sse(response.text) if f["event"] == "error")
     assert "model request failed" in error["data"]["message"]
 
+    await point_at_fake(db, agent, fake_model)  # the usual timeout: only the failure was timed
     fake_model.script(Reply(text="back again"))
     ok = await client.post(url(agent, "s1"), params={"wait": "true"}, json={"text": "again"}, headers=H)
     assert ok.json()["text"] == "back again"
@@ -197,12 +201,14 @@ async def test_fire_and_forget_then_history(
     fake_model.script(Reply(text="async answer"))
     ack = await client.post(url(agent, "s1"), json={"text": "hi", "messageId": "ff1"}, headers=H)
     assert ack.json() == {"sessionId": "s1", "triggered": True, "messageId": "ff1"}
-    for _ in range(100):
-        history = (await client.get(url(agent, "s1"), headers=H)).json()
-        if any(h["role"] == "assistant" for h in history):
-            break
-        await asyncio.sleep(0.05)
-    assert history[-1]["content"] == "async answer"
+
+    async def history() -> list[dict[str, object]]:
+        return (await client.get(url(agent, "s1"), headers=H)).json()  # type: ignore[no-any-return]
+
+    answered = await eventually(
+        history, lambda h: any(m["role"] == "assistant" for m in h), what="the answer"
+    )
+    assert answered[-1]["content"] == "async answer"
 
 
 async def test_append_stores_without_running_and_dedupes(
@@ -284,10 +290,14 @@ async def test_prompt_has_instructions_and_session_instruction(
 async def test_wait_timeout_gives_504_with_partial(
     client: httpx.AsyncClient, agent: str, fake_model: FakeModelServer
 ) -> None:
-    fake_model.script(Reply(text="slow", delay=1.0))
-    response = await client.post(
-        url(agent, "s1"), params={"wait": "true", "timeout": "200"}, json={"text": "hi"}, headers=H
-    )
+    answer = threading.Event()  # the model answers only after the wait has given up
+    fake_model.script(Reply(text="slow", hold=answer))
+    try:
+        response = await client.post(
+            url(agent, "s1"), params={"wait": "true", "timeout": "200"}, json={"text": "hi"}, headers=H
+        )
+    finally:
+        answer.set()
     assert response.status_code == 504
     assert response.json()["error"] == "Timeout waiting for agent response."
 
@@ -295,20 +305,17 @@ async def test_wait_timeout_gives_504_with_partial(
 async def test_interrupt_ends_the_turn(
     client: httpx.AsyncClient, agent: str, fake_model: FakeModelServer
 ) -> None:
-    fake_model.script(Reply(text="a long answer that stalls", hang_after_first_delta=5.0))
+    # The answer stalls after its first delta far longer than any test may run: only the
+    # interrupt can end the turn.
+    fake_model.script(Reply(text="a long answer that stalls", hang_after_first_delta=600.0))
 
-    async def interrupt_soon() -> httpx.Response:
-        for _ in range(200):
-            result = await client.post(url(agent, "s1", "interrupt"), headers=H)
-            if result.json()["interrupted"]:
-                return result
-            await asyncio.sleep(0.02)
-        raise AssertionError("never interrupted")
+    async def interrupt() -> httpx.Response:
+        return await client.post(url(agent, "s1", "interrupt"), headers=H)
 
     waiter = asyncio.create_task(
         client.post(url(agent, "s1"), params={"stream": "true"}, json={"text": "go"}, headers=H)
     )
-    await interrupt_soon()
+    await eventually(interrupt, lambda r: r.json()["interrupted"], what="an interrupted turn")
     frames = parse_sse((await waiter).text)
     assert [f["event"] for f in frames][-1] == "agent_end"
     assert "text_final" not in [f["event"] for f in frames]
@@ -327,18 +334,20 @@ async def test_realtime_approval(
     waiter = asyncio.create_task(
         client.post(url(agent, "s1"), params={"stream": "true"}, json={"text": "save"}, headers=H)
     )
-    tool_call_id = None
-    for _ in range(200):
+
+    async def approve() -> bool:
         history = (await client.get(url(agent, "s1"), headers=H)).json()
         calls = [h for h in history if h.get("toolPhase") == "call"]
-        if calls:
-            tool_call_id = calls[0]["toolCallId"]
-            resolved = await client.post(
-                url(agent, "s1", "approve"), json={"toolCallId": tool_call_id, "approved": True}, headers=H
-            )
-            if resolved.json()["resolved"]:
-                break
-        await asyncio.sleep(0.02)
+        if not calls:
+            return False
+        resolved = await client.post(
+            url(agent, "s1", "approve"),
+            json={"toolCallId": calls[0]["toolCallId"], "approved": True},
+            headers=H,
+        )
+        return bool(resolved.json()["resolved"])
+
+    await eventually(approve, what="a resolved approval")
     frames = parse_sse((await waiter).text)
     kinds = [f["event"] for f in frames]
     assert kinds.index("approval_requested") < kinds.index("approval_resolved") < kinds.index("tool_result")

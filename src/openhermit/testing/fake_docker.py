@@ -9,11 +9,14 @@ image contents are not emulated. Needs `bwrap`.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import re
 import shutil
+import socket
 import struct
 import subprocess
+import termios
 import threading
 import time
 import uuid
@@ -21,6 +24,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+import psutil
 
 API_VERSION = "1.44"
 
@@ -245,7 +250,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Upgrade", "tcp")
         self.end_headers()
         self.wfile.flush()
-        time.sleep(0.05)  # the client reads frames from the raw socket after the headers
+        self._wait_until_headers_are_read()
         proc = _run_in_container(box)
         out, err = proc.communicate()
         box.exit_code = proc.returncode
@@ -255,6 +260,25 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(_frame(2, err))
         self.wfile.flush()
         self.close_connection = True
+
+    def _wait_until_headers_are_read(self) -> None:
+        """The client parses the headers with a buffered reader, then reads the frames from the
+        raw socket: frames already queued behind the headers would vanish into that buffer. So
+        the frames wait until the client (a thread of this process in tests) has read the
+        headers; a client in another process gets a short pause instead."""
+        client = _client_fd(self.connection)
+        if client is None:
+            time.sleep(0.05)
+            return
+        deadline = time.monotonic() + 30
+        try:
+            # Delivered (acknowledged) and then consumed: nothing left in the client's queue.
+            while _queued(self.connection.fileno(), termios.TIOCOUTQ) or _queued(client, termios.FIONREAD):
+                if time.monotonic() > deadline:
+                    return
+                time.sleep(0.002)
+        except OSError:  # the client closed its end meanwhile
+            return
 
     def _delete(self, path: str, query: dict[str, str], state: FakeEngineState) -> bool:
         if match := re.fullmatch(r"/containers/([^/]+)", path):
@@ -269,6 +293,20 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _head(self, path: str, query: dict[str, str], state: FakeEngineState) -> bool:
         return self._get(path, query, state)
+
+
+def _client_fd(connection: socket.socket) -> int | None:
+    """The descriptor of the client end of `connection`, when the client is this process."""
+    server_end, client_end = connection.getsockname(), connection.getpeername()
+    for conn in psutil.Process().net_connections(kind="tcp4"):
+        if tuple(conn.laddr) == client_end and tuple(conn.raddr) == server_end:
+            return conn.fd
+    return None
+
+
+def _queued(fd: int, request: int) -> int:
+    """Bytes still queued on a socket: unacknowledged (TIOCOUTQ) or unread (FIONREAD)."""
+    return int(struct.unpack("i", fcntl.ioctl(fd, request, b"\0\0\0\0"))[0])
 
 
 class FakeDockerServer(ThreadingHTTPServer):

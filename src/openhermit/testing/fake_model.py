@@ -171,8 +171,10 @@ class FakeModelServer:
         reply = self._next(Received(api=api, body=body, headers=dict(request.headers)))
         if reply.delay:
             await asyncio.sleep(reply.delay)
-        if reply.hold is not None:
-            await asyncio.to_thread(reply.hold.wait, 120)
+        while reply.hold is not None and not reply.hold.is_set():
+            # The event is set from the test's thread; wait for it in short slices so a
+            # worker thread is never tied up for long.
+            await asyncio.to_thread(reply.hold.wait, 0.2)
         return reply, body
 
     async def _openai(self, request: Request) -> Response:
