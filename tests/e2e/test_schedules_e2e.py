@@ -96,8 +96,7 @@ async def test_two_gateways_run_every_fire_exactly_once(
             if len([c for _, c in counts if c == SCHEDULES]) >= 2:
                 break
             await asyncio.sleep(0.1)
-    a.stop()
-    b.stop()
+    exit_codes = (a.stop(), b.stop())
 
     runs = await _rows(db, "SELECT id, schedule_id, fire_at, status, lease_owner, error FROM schedule_runs")
     per_fire = Counter((r[1], r[2]) for r in runs)
@@ -117,7 +116,12 @@ async def test_two_gateways_run_every_fire_exactly_once(
     assert set(messages.values()) == {1}
     completed = [r for r in runs if r[3] == "completed"]
     assert all(messages.get(r[0]) == 1 for r in completed)
-    assert not [r for r in runs if r[3] == "running"]  # a graceful stop ends its runs
+    still_running = [r for r in runs if r[3] == "running"]
+    assert not still_running, (
+        exit_codes,
+        len(still_running),
+        still_running[:3],
+    )  # a graceful stop ends its runs
     assert len({r[4] for r in completed}) == 2  # both gateways took their share
 
 
