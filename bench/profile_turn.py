@@ -62,6 +62,7 @@ class _NoProfiler:
 async def run(turns: int, html: Path | None, show_sql: bool, use_cprofile: bool, plain: bool) -> None:
     model = FakeModelServer().start()
     model.default = Reply(text="ok", input_tokens=50, output_tokens=5)
+    model.record = False  # the request log would dominate the process's memory
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(
             home=Path(tmp) / "home",

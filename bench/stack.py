@@ -104,6 +104,7 @@ async def running_stack(database_url: str | None = None) -> AsyncIterator[Stack]
     """Fake model + PostgreSQL + one gateway process, torn down on exit."""
     model = FakeModelServer().start()
     model.default = Reply(text="ok", input_tokens=50, output_tokens=5)
+    model.record = False  # thousands of turns: do not keep every request body in this process
     with tempfile.TemporaryDirectory(prefix="openhermit-bench-") as tmp:
         embedded: EmbeddedPostgres | None = None
         if database_url is None:

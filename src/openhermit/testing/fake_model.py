@@ -89,6 +89,7 @@ class FakeModelServer:
         self.host = host
         self.port = port
         self.received: list[Received] = []
+        self.record = True  # keep every request in `received` (benchmarks turn this off)
         # time.monotonic() when each reply's first text delta was handed to the HTTP server.
         self.first_token_sent: list[float] = []
         self.default: Reply | Callable[[Received], Reply] = Reply(text="ok")
@@ -111,7 +112,8 @@ class FakeModelServer:
 
     def _next(self, received: Received) -> Reply:
         with self._lock:
-            self.received.append(received)
+            if self.record:
+                self.received.append(received)
             if self._replies:
                 return self._replies.popleft()
         return self.default(received) if callable(self.default) else self.default

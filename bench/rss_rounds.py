@@ -1,0 +1,46 @@
+"""Gateway memory under repeated load: does RSS settle, or keep growing (a leak)?
+
+Starts the benchmark stack (instant fake model, PostgreSQL, one gateway process), creates the
+load agents, then runs the throughput load several times and prints the gateway's RSS after
+each round.
+
+Run: .venv/bin/python bench/rss_rounds.py [--agents 100] [--rounds 4] [--seconds 15] [--sessions 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+import scenarios
+from stack import rss_mb, running_stack
+
+
+async def run(agents: int, rounds: int, seconds: float, sessions: int) -> None:
+    async with running_stack() as stack:
+        print(f"idle                 {rss_mb(stack.gateway_pid):7.1f} MB", flush=True)
+        ids = await scenarios._agents(stack, agents, "load")
+        print(f"after {agents} agents {rss_mb(stack.gateway_pid):9.1f} MB", flush=True)
+        for index in range(rounds):
+            result = await scenarios.throughput(stack, sessions, ids, seconds)
+            print(
+                f"after round {index + 1} ({result['turns']} turns, {result['turns_per_s']} turns/s)"
+                f" {rss_mb(stack.gateway_pid):7.1f} MB",
+                flush=True,
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--agents", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--sessions", type=int, default=16)
+    args = parser.parse_args()
+    asyncio.run(run(args.agents, args.rounds, args.seconds, args.sessions))
+
+
+if __name__ == "__main__":
+    main()
