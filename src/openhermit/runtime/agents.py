@@ -59,8 +59,7 @@ async def create_agent(deps: RuntimeDeps, request: CreateAgentRequest) -> AgentR
             security=security,
         )
         await sessions.insert_session(tx, request.agent_id, inbox_spec())
-        for key, content in STARTER_INSTRUCTIONS.items():
-            await instructions.put_instruction(tx, request.agent_id, key, content)
+        await instructions.add_instructions(tx, request.agent_id, STARTER_INSTRUCTIONS)
         if request.owner_user_id:
             await users.set_role(tx, request.owner_user_id, request.agent_id, "owner")
     await asyncio.to_thread(scaffold_workspace, Path(workspace))
