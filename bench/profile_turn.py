@@ -94,13 +94,7 @@ async def run(turns: int, html: Path | None, show_sql: bool, use_cprofile: bool,
             agent = "bench"
             (await http.post("/api/agents", json={"agentId": agent})).raise_for_status()
             config = (await http.get(f"/api/agents/{agent}/config")).json()
-            config["model"] = {
-                "provider": "fake",
-                "model": "fake-model",
-                "base_url": model.openai_base_url,
-                "api": "openai-completions",
-                "max_retries": 0,
-            }
+            config["model"] = model.agent_model()
             (await http.put(f"/api/agents/{agent}/config", json=config)).raise_for_status()
             spec = {"sessionId": "bench", "source": {"kind": "api", "interactive": False}}
             (await http.post(f"/api/agents/{agent}/sessions", json=spec)).raise_for_status()

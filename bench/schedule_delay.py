@@ -42,13 +42,7 @@ def percentile(values: list[float], q: float) -> float:
 async def _setup(http: httpx.AsyncClient, model: FakeModelServer, count: int) -> float:
     (await http.post("/api/agents", json={"agentId": AGENT})).raise_for_status()
     config = (await http.get(f"/api/agents/{AGENT}/config")).json()
-    config["model"] = {
-        "provider": "fake",
-        "model": "fake-model",
-        "base_url": model.openai_base_url,
-        "api": "openai-completions",
-        "max_retries": 0,
-    }
+    config["model"] = model.agent_model()
     config["memory"] = {"introspection": {"enabled": False}}
     (await http.put(f"/api/agents/{AGENT}/config", json=config)).raise_for_status()
     user = (await http.post("/api/users", json={"channel": "cli", "channelUserId": "bench"})).json()

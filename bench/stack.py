@@ -72,13 +72,7 @@ class Stack:
         if create:
             (await self.http.post("/api/agents", json={"agentId": agent_id})).raise_for_status()
         config = (await self.http.get(f"/api/agents/{agent_id}/config")).json()
-        config["model"] = {
-            "provider": "fake",
-            "model": "fake-model",
-            "base_url": self.model.openai_base_url,
-            "api": "openai-completions",
-            "max_retries": 0,
-        }
+        config["model"] = self.model.agent_model()
         (await self.http.put(f"/api/agents/{agent_id}/config", json=config)).raise_for_status()
 
     async def open_session(self, agent_id: str, session_id: str) -> str:

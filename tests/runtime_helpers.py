@@ -14,17 +14,7 @@ FAKE_KEY_NAME = "FAKE_API_KEY"
 
 
 def fake_model_config(server: FakeModelServer, api: str = "openai", **overrides: Any) -> dict[str, Any]:
-    base = server.openai_base_url if api == "openai" else server.anthropic_base_url
-    model = {
-        "provider": "fake",
-        "model": "fake-model",
-        "base_url": base,
-        "api": "openai-completions" if api == "openai" else "anthropic-messages",
-        "max_retries": 0,
-        "timeout_seconds": 10,
-        **overrides,
-    }
-    return {"model": model}
+    return {"model": server.agent_model(api, timeout_seconds=10, **overrides)}
 
 
 async def point_at_fake(

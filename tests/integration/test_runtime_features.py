@@ -135,14 +135,7 @@ async def test_compaction_summarises_and_the_next_turn_resumes_from_it(
         db,
         agent,
         fake_model,
-        model={
-            "provider": "fake",
-            "model": "fake-model",
-            "base_url": fake_model.openai_base_url,
-            "api": "openai-completions",
-            "max_retries": 0,
-            "context_window": 2048,
-        },
+        model=fake_model.agent_model(context_window=2048),
         **config,
     )
 

@@ -159,13 +159,7 @@ async def test_model_failures_end_the_turn_and_the_next_turn_works(
 
 
 def _model(server: FakeModelServer) -> dict[str, object]:
-    return {
-        "provider": "fake",
-        "model": "fake-model",
-        "base_url": server.openai_base_url,
-        "api": "openai-completions",
-        "max_retries": 0,
-    }
+    return server.agent_model()
 
 
 async def test_missing_key_names_the_variable(

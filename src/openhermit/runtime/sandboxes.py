@@ -130,18 +130,19 @@ class SandboxPool:
 
         With the agent's setup `revision`, the rows are read again only when it moved."""
         known = self._session_aliases.get(agent_id)
-        if revision is not None and known is not None and known[0] == revision and not known[1]:
+        aliases = known[1] if revision is not None and known is not None and known[0] == revision else None
+        if aliases == []:
             return  # the agent has no `start: session` sandbox
-        task = asyncio.create_task(self._start_session_sandboxes(agent_id, revision))
+        task = asyncio.create_task(self._start_session_sandboxes(agent_id, revision, aliases))
         self._starting.add(task)
         task.add_done_callback(self._starting.discard)
 
-    async def _start_session_sandboxes(self, agent_id: str, revision: object) -> None:
+    async def _start_session_sandboxes(
+        self, agent_id: str, revision: object, aliases: list[str] | None
+    ) -> None:
+        """Start the given aliases, or read which to start (and remember them at `revision`)."""
         with contextlib.suppress(Exception):  # a failing backend surfaces at first tool use
-            known = self._session_aliases.get(agent_id)
-            if revision is not None and known is not None and known[0] == revision:
-                aliases = known[1]
-            else:
+            if aliases is None:
                 async with self.db.transaction() as tx:
                     found = await rows.list_sandboxes(tx, agent_id)
                 aliases = [r.alias for r in found if lifecycle_of(r.config).start == "session"]

@@ -136,6 +136,17 @@ class FakeModelServer:
     def anthropic_base_url(self) -> str:
         return self.base_url
 
+    def agent_model(self, api: str = "openai", **overrides: Any) -> dict[str, Any]:
+        """An agent's `model` config section pointing at this server (`api`: openai | anthropic)."""
+        return {
+            "provider": "fake",
+            "model": "fake-model",
+            "base_url": self.openai_base_url if api == "openai" else self.anthropic_base_url,
+            "api": "openai-completions" if api == "openai" else "anthropic-messages",
+            "max_retries": 0,
+            **overrides,
+        }
+
     def start(self) -> FakeModelServer:
         app = Starlette(
             routes=[

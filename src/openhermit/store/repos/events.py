@@ -175,7 +175,7 @@ async def context_events(
     return compaction, history
 
 
-_EVENT_COLUMNS = "id, agent_id, session_id, ts, event_type, payload, content, user_id, turn_id"
+_EVENT_COLUMNS = ", ".join(c.name for c in COLUMNS)
 _CONTEXT = f"""
 WITH compaction AS (
   SELECT {_EVENT_COLUMNS} FROM session_events

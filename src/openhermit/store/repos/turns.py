@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy import func, select, text, update
 
-from openhermit.store.driver import driver, to_json
+from openhermit.store.driver import as_entity, driver, to_json
 from openhermit.store.engine import Tx
 from openhermit.store.tables.sessions import Turn
 
@@ -38,6 +38,7 @@ class TurnRow:
 
 
 def _row(turn: Turn) -> TurnRow:
+    """A turn from an ORM row, or from a driver row through `as_entity`."""
     return TurnRow(
         turn.id,
         turn.agent_id,
@@ -47,20 +48,7 @@ def _row(turn: Turn) -> TurnRow:
         turn.request,
         turn.result,
         turn.created_at,
-    )
-
-
-def _driver_row(row: asyncpg.Record) -> TurnRow:
-    return TurnRow(
-        row["id"],
-        row["agent_id"],
-        row["session_id"],
-        row["message_id"],
-        row["status"],
-        row["request"],
-        row["result"],
-        row["created_at"],
-        row["interrupt_requested"],
+        turn.interrupt_requested,
     )
 
 
@@ -69,7 +57,7 @@ async def insert_turn(
 ) -> TurnRow | None:
     """Queue a turn; None when a turn with this `message_id` already exists in the session."""
     row = await (await driver(tx)).fetchrow(_INSERT, agent_id, session_id, message_id, to_json(request))
-    return _driver_row(row) if row else None
+    return _row(as_entity(Turn, row)) if row else None
 
 
 _INSERT = """
@@ -92,7 +80,7 @@ async def claim_next(
         row = await (await driver(tx)).fetchrow(_CLAIM, agent_id, session_id, owner, float(lease_seconds))
     except asyncpg.UniqueViolationError:
         raise SessionBusy(f"{agent_id}/{session_id}") from None  # running here or on another gateway
-    return _driver_row(row) if row else None
+    return _row(as_entity(Turn, row)) if row else None
 
 
 _CLAIM = """
