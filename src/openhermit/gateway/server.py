@@ -7,6 +7,8 @@ import errno
 import logging
 import socket
 import sys
+from collections.abc import Coroutine
+from typing import Any
 
 import uvicorn
 
@@ -56,6 +58,17 @@ async def serve(settings: Settings) -> None:
         await platform.close()
 
 
+def run_event_loop(main: Coroutine[Any, Any, None]) -> None:
+    """Run on uvloop where it is installed (it comes with `uvicorn[standard]`): the gateway's
+    sockets, timers and asyncpg's protocol cost about a third less CPU than on the default loop."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - platforms without uvloop (Windows)
+        asyncio.run(main)
+        return
+    uvloop.run(main)
+
+
 def main() -> None:
     """Entry point of `python -m openhermit.gateway` (what `hermit gateway run` executes)."""
     try:
@@ -63,7 +76,7 @@ def main() -> None:
         logging.basicConfig(
             level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
-        asyncio.run(serve(settings))
+        run_event_loop(serve(settings))
     except (ConfigError, OpenHermitError) as exc:
         print(f"openhermit: {exc.message}", file=sys.stderr)
         sys.exit(2)

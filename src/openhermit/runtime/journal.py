@@ -7,7 +7,6 @@ from openhermit.runtime.bus import Envelope, EventBus
 from openhermit.runtime.relay import Relay
 from openhermit.runtime.rendering import outbound_for
 from openhermit.store.engine import Database, Tx
-from openhermit.store.notify import notify
 from openhermit.store.repos import events
 from openhermit.store.repos.events import EventDraft as NewEvent
 from openhermit.store.repos.events import StoredEvent
@@ -29,10 +28,8 @@ class Journal:
         """
         if self.relay is not None:
             await self.relay.flush(agent_id, session_id)
-        stored = await events.append_events(tx, agent_id, session_id, rows, turn_id=turn_id)
-        if self.relay is not None and stored:
-            await notify(tx, self.relay.stored_message(agent_id, session_id, stored[0].id, stored[-1].id))
-        return stored
+        announce = self.relay.stored_message(agent_id, session_id) if self.relay is not None else None
+        return await events.append_events(tx, agent_id, session_id, rows, turn_id=turn_id, announce=announce)
 
     def last_id(self, agent_id: str, session_id: str) -> int:
         return self._last_id.get((agent_id, session_id), 0)

@@ -48,8 +48,9 @@ class Relay:
         self.on_interrupt: list[Callable[[str, str], None]] = []
 
     # Outgoing ------------------------------------------------------------------------------
-    def stored_message(self, agent_id: str, session_id: str, first_id: int, last_id: int) -> dict[str, Any]:
-        return {"o": self.instance_id, "a": agent_id, "s": session_id, "from": first_id, "id": last_id}
+    def stored_message(self, agent_id: str, session_id: str) -> dict[str, Any]:
+        """The notice of newly stored events; the store adds their ids (`from`, `id`)."""
+        return {"o": self.instance_id, "a": agent_id, "s": session_id}
 
     def push_delta(self, envelope: Envelope) -> None:
         key = (envelope.agent_id, envelope.session_id)

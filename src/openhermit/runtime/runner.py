@@ -221,10 +221,10 @@ class AgentRunner:
         if setup.secrets is not None:
             return setup
         secrets = self.deps.secrets
-        setup = replace(setup, secrets=await secrets.values(self.agent_id))
-        if secrets.persistent_in_database:
-            self._setup = setup
-        return setup
+        with_values = replace(setup, secrets=await secrets.values(self.agent_id))
+        # Values from the database are covered by the revision; other stores are read each turn.
+        self._setup = with_values if secrets.persistent_in_database else setup
+        return with_values
 
     async def _inputs(self, tx: Tx, session_id: str, session: SessionRecord | None = None) -> TurnInputs:
         setup = await self._agent_setup(tx)

@@ -21,6 +21,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy import text
 
+from openhermit.store.driver import driver
 from openhermit.store.engine import Tx, to_libpq_url
 
 CHANNEL = "openhermit"
@@ -32,9 +33,7 @@ Handler = Callable[[dict[str, Any]], None]
 
 async def notify(tx: Tx, message: dict[str, Any]) -> None:
     """Queue a notification in the caller's transaction (delivered at commit)."""
-    await tx.execute(
-        text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": encode(message)}
-    )
+    await (await driver(tx)).execute("SELECT pg_notify($1, $2)", CHANNEL, encode(message))
 
 
 def encode(message: dict[str, Any]) -> str:

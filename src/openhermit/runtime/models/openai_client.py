@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import openai
-from openai.types.chat import ChatCompletion, ChatCompletionChunk
+from openai.types.chat import ChatCompletion
 
 from openhermit.protocol.usage import Usage, UsageCost
 from openhermit.runtime.models.base import (
@@ -53,6 +53,18 @@ def _message(message: ChatMessage) -> dict[str, Any]:
     return {"role": "user", "content": message.text}
 
 
+def _usage(reported: dict[str, Any]) -> Usage:
+    """Token counts of a chunk's `usage` (OpenRouter adds the request's `cost`)."""
+    cached = (reported.get("prompt_tokens_details") or {}).get("cached_tokens") or 0
+    return Usage(
+        input=(reported.get("prompt_tokens") or 0) - cached,
+        output=reported.get("completion_tokens") or 0,
+        cache_read=cached,
+        total_tokens=reported.get("total_tokens") or 0,
+        cost=UsageCost(total=float(reported.get("cost") or 0)),
+    )
+
+
 class OpenAIChatClient(VendorClient):
     api = "openai-completions"
 
@@ -84,46 +96,42 @@ class OpenAIChatClient(VendorClient):
         finish_reason = "stop"
         usage = Usage()
         try:
-            # The low-level post sends our already-JSON-shaped body as is; `create` would walk it
-            # against the SDK's TypedDicts on every call, which dominates the cost of a turn.
+            # The low-level post sends our already-JSON-shaped body as is (`create` would walk it
+            # against the SDK's TypedDicts on every call), and `AsyncStream[object]` hands each
+            # chunk over as the decoded JSON instead of building typed objects from it: together
+            # they were most of the SDK's cost per turn. Transport, auth, retries and error
+            # mapping stay the SDK's.
             stream = await self._client.post(
                 "/chat/completions",
                 body=kwargs,
                 cast_to=ChatCompletion,
                 stream=True,
-                stream_cls=openai.AsyncStream[ChatCompletionChunk],
+                stream_cls=openai.AsyncStream[object],
                 options={"security": {"bearer_auth": True}},
             )
             async for chunk in stream:
-                if chunk.usage is not None:
-                    cached = getattr(chunk.usage.prompt_tokens_details, "cached_tokens", 0) or 0
-                    reported_cost = (chunk.usage.model_extra or {}).get("cost")  # OpenRouter reports it
-                    usage = Usage(
-                        input=chunk.usage.prompt_tokens - cached,
-                        output=chunk.usage.completion_tokens,
-                        cache_read=cached,
-                        total_tokens=chunk.usage.total_tokens,
-                        cost=UsageCost(total=float(reported_cost or 0)),
-                    )
-                for choice in chunk.choices:
-                    delta = choice.delta
-                    extra = delta.model_extra or {}
-                    reasoning = extra.get("reasoning") or extra.get("reasoning_content")
+                if not isinstance(chunk, dict):
+                    raise ValueError(f"a chunk is {type(chunk).__name__}, not an object")
+                if reported := chunk.get("usage"):
+                    usage = _usage(reported)
+                for choice in chunk.get("choices") or ():
+                    delta = choice.get("delta") or {}
+                    reasoning = delta.get("reasoning") or delta.get("reasoning_content")
                     if reasoning:
                         thinking.append(reasoning)
                         yield ThinkingDelta(reasoning)
-                    if delta.content:
-                        text.append(delta.content)
-                        yield TextDelta(delta.content)
-                    for call in delta.tool_calls or []:
-                        slot = calls.setdefault(call.index, {"id": "", "name": "", "arguments": ""})
-                        if call.id:
-                            slot["id"] = call.id
-                        if call.function is not None:
-                            slot["name"] += call.function.name or ""
-                            slot["arguments"] += call.function.arguments or ""
-                    if choice.finish_reason:
-                        finish_reason = choice.finish_reason
+                    if content := delta.get("content"):
+                        text.append(content)
+                        yield TextDelta(content)
+                    for call in delta.get("tool_calls") or ():
+                        slot = calls.setdefault(call.get("index", 0), {"id": "", "name": "", "arguments": ""})
+                        if call.get("id"):
+                            slot["id"] = call["id"]
+                        function = call.get("function") or {}
+                        slot["name"] += function.get("name") or ""
+                        slot["arguments"] += function.get("arguments") or ""
+                    if choice.get("finish_reason"):
+                        finish_reason = choice["finish_reason"]
         except openai.APIError as exc:
             raise ModelError(describe_failure(exc)) from exc
         except (json.JSONDecodeError, ValueError) as exc:

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from openhermit.store.driver import driver, to_json
 from openhermit.store.engine import Tx
+from openhermit.store.notify import CHANNEL
 from openhermit.store.tables.sessions import SessionEvent
 
 
@@ -67,15 +68,30 @@ class EventDraft:
 
 
 async def append_events(
-    tx: Tx, agent_id: str, session_id: str, drafts: list[EventDraft], *, turn_id: int | None = None
+    tx: Tx,
+    agent_id: str,
+    session_id: str,
+    drafts: list[EventDraft],
+    *,
+    turn_id: int | None = None,
+    announce: dict[str, Any] | None = None,
 ) -> list[StoredEvent]:
-    """Insert several rows in one statement; ids follow the order of `drafts`."""
+    """Insert several rows in one statement; ids follow the order of `drafts`.
+
+    With `announce`, the same statement also queues a notification (delivered at commit):
+    `announce` with the first and last new ids added as `from` and `id`.
+    """
     if not drafts:
         return []
     params: list[Any] = [agent_id, session_id, turn_id]
     for d in drafts:
         params += [d.event_type, to_json(d.payload), d.content, d.user_id]
-    rows = await (await driver(tx)).fetch(_insert_sql(len(drafts)), *params)
+    if announce is None:
+        sql = _insert_sql(len(drafts))
+    else:
+        sql = _insert_announcing_sql(len(drafts))
+        params += [CHANNEL, to_json(announce)]
+    rows = await (await driver(tx)).fetch(sql, *params)
     assigned = sorted((r[0], r[1]) for r in rows)  # identity values follow the VALUES order
     return [
         StoredEvent(
@@ -93,6 +109,19 @@ def _insert_sql(count: int) -> str:
     return (
         "INSERT INTO session_events (agent_id, session_id, event_type, payload, content, user_id, turn_id)"
         f" VALUES {rows} RETURNING id, ts"
+    )
+
+
+@cache
+def _insert_announcing_sql(count: int) -> str:
+    """The insert and one `pg_notify` in a single round trip (the notification CTE yields one
+    row, so joining it keeps the inserted rows and makes PostgreSQL evaluate it)."""
+    channel, message = 4 + 4 * count, 5 + 4 * count
+    return (
+        f"WITH inserted AS ({_insert_sql(count)}),"
+        f" sent AS (SELECT pg_notify(${channel}::text, (${message}::jsonb"
+        " || jsonb_build_object('from', min(id), 'id', max(id)))::text) FROM inserted)"
+        " SELECT inserted.id, inserted.ts FROM inserted, sent"
     )
 
 
