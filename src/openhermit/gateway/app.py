@@ -39,7 +39,12 @@ from openhermit.gateway.routes import (
     ws,
 )
 
+# Starlette tries routes in this order: the per-turn routes go first, so posting a message does
+# not match its path against every admin route before its own.
 ROUTERS = (
+    messages,
+    events,
+    sessions,
     health,
     metrics,
     stats,
@@ -59,10 +64,7 @@ ROUTERS = (
     sandboxes,
     skills,
     mcp_servers,
-    sessions,
-    messages,
     attachments,
-    events,
     ws,
 )
 

@@ -75,7 +75,9 @@ class AnthropicClient(VendorClient):
     api = "anthropic-messages"
 
     def __init__(self, endpoint: Endpoint) -> None:
-        super().__init__(endpoint, anthropic.AsyncAnthropic(**sdk_options(endpoint)))
+        super().__init__(
+            endpoint, anthropic.AsyncAnthropic(**sdk_options(endpoint, anthropic.DefaultAioHttpClient()))
+        )
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
         kwargs: dict[str, Any] = {

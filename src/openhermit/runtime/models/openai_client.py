@@ -69,7 +69,7 @@ class OpenAIChatClient(VendorClient):
     api = "openai-completions"
 
     def __init__(self, endpoint: Endpoint) -> None:
-        super().__init__(endpoint, openai.AsyncOpenAI(**sdk_options(endpoint)))
+        super().__init__(endpoint, openai.AsyncOpenAI(**sdk_options(endpoint, openai.DefaultAioHttpClient())))
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
         messages = [{"role": "system", "content": request.system}, *map(_message, request.messages)]
