@@ -43,3 +43,31 @@ async def test_driver_and_orm_statements_commit_together(db: Database) -> None:
             await tx.execute(text("SELECT key FROM meta WHERE key LIKE 'driver-%' ORDER BY key"))
         ).scalars()
         assert list(keys) == ["driver-a", "driver-b"]
+
+
+async def test_a_driver_transaction_commits_or_rolls_back_as_a_whole(db: Database) -> None:
+    async def insert_then_fail() -> None:
+        async with db.driver_transaction() as tx:
+            await tx.execute("INSERT INTO meta (key, value) VALUES ('raw-failed', '{}')")
+            raise _Abort
+
+    with pytest.raises(_Abort):
+        await insert_then_fail()
+    async with db.driver_transaction() as tx:
+        await tx.execute("INSERT INTO meta (key, value) VALUES ('raw-a', '{}')")
+        await tx.execute("INSERT INTO meta (key, value) VALUES ('raw-b', '{}')")
+    async with db.transaction() as tx:
+        keys = (await tx.execute(text("SELECT key FROM meta WHERE key LIKE 'raw-%' ORDER BY key"))).scalars()
+        assert list(keys) == ["raw-a", "raw-b"]
+
+
+async def test_a_connection_returns_to_the_pool_outside_any_transaction(db: Database) -> None:
+    """A failed statement aborts the transaction; the next user of the connection starts clean."""
+    with pytest.raises(Exception, match="relation"):
+        async with db.driver_transaction() as tx:
+            await tx.execute("SELECT * FROM no_such_table")
+    for _ in range(db.engine.pool.size() + 1):  # every pooled connection, whichever comes back
+        async with db.driver_transaction() as tx:
+            assert await tx.fetchval("SELECT 1") == 1
+        async with db.transaction() as orm:
+            assert (await orm.execute(text("SELECT 1"))).scalar_one() == 1

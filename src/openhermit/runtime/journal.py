@@ -6,7 +6,7 @@ from openhermit.protocol.events import OutboundEvent
 from openhermit.runtime.bus import Envelope, EventBus
 from openhermit.runtime.relay import Relay
 from openhermit.runtime.rendering import outbound_for
-from openhermit.store.engine import Database, Tx
+from openhermit.store.engine import Database, DriverTx, Tx
 from openhermit.store.repos import events
 from openhermit.store.repos.events import EventDraft as NewEvent
 from openhermit.store.repos.events import StoredEvent
@@ -20,7 +20,7 @@ class Journal:
         self._last_id: dict[tuple[str, str], int] = {}
 
     async def write(
-        self, tx: Tx, agent_id: str, session_id: str, rows: list[NewEvent], turn_id: int | None
+        self, tx: Tx | DriverTx, agent_id: str, session_id: str, rows: list[NewEvent], turn_id: int | None
     ) -> list[StoredEvent]:
         """Insert rows in the caller's transaction; call `publish` after it commits.
 

@@ -32,7 +32,7 @@ from openhermit.runtime.skills import AgentSkills
 from openhermit.runtime.tools.base import Tool, ToolContext, ToolFailed
 from openhermit.runtime.tools.catalog import turn_tools
 from openhermit.sandbox.base import TurnScopedResolver
-from openhermit.store.engine import Tx
+from openhermit.store.engine import DriverTx, Tx
 from openhermit.store.repos import agents, events, instructions, mcp_servers, policies, sessions, turns
 from openhermit.store.repos import skills as skill_rows
 from openhermit.store.repos.events import StoredEvent
@@ -96,7 +96,8 @@ class AgentSetup:
 class TurnInputs(NamedTuple):
     """What a turn's model request is built from, read with its claim."""
 
-    setup: AgentSetup | None
+    revision: tuple[int, int] | None  # None: the agent no longer exists
+    setup: AgentSetup | None  # None: not cached at this revision, read before the turn
     session: SessionRecord | None
     compaction: StoredEvent | None
     history: list[StoredEvent]
@@ -172,7 +173,7 @@ class AgentRunner:
         from, in one transaction. The inputs are None when reading them failed: the turn then
         reads them again itself and reports what goes wrong."""
         try:
-            async with self.deps.db.transaction() as tx:
+            async with self.deps.db.driver_transaction() as tx:
                 session = await sessions.start_running(tx, self.agent_id, session_id)  # the lock
                 if session is None:
                     return None
@@ -184,7 +185,7 @@ class AgentRunner:
                 start = NewEvent("agent_start", {"correlationId": turn.request.get("correlationId")})
                 stored = await self.deps.journal.write(tx, self.agent_id, session_id, [start], turn.id)
                 try:
-                    inputs: TurnInputs | None = await self._inputs(tx, session_id, session)
+                    inputs: TurnInputs | None = await self._claimed_inputs(tx, session_id, session)
                 except Exception:
                     log.warning("reading turn %s with its claim failed", turn.id, exc_info=True)
                     inputs = None
@@ -226,18 +227,27 @@ class AgentRunner:
         self._setup = with_values if secrets.persistent_in_database else setup
         return with_values
 
-    async def _inputs(self, tx: Tx, session_id: str, session: SessionRecord | None = None) -> TurnInputs:
-        setup = await self._agent_setup(tx)
-        if session is None:
-            session = await sessions.get_record(tx, self.agent_id, session_id)
+    async def _claimed_inputs(self, tx: DriverTx, session_id: str, session: SessionRecord) -> TurnInputs:
+        """The inputs, read in the claim's transaction; the setup only when it is cached."""
+        revision = await agents.setup_revision(tx, self.agent_id)
+        cached = self._setup if self._setup is not None and self._setup.revision == revision else None
         compaction, history = await events.context_events(tx, self.agent_id, session_id)
-        return TurnInputs(setup, session, compaction, history)
+        return TurnInputs(revision, cached, session, compaction, history)
+
+    async def _inputs(self, tx: Tx, session_id: str) -> TurnInputs:
+        setup = await self._agent_setup(tx)
+        session = await sessions.get_record(tx, self.agent_id, session_id)
+        compaction, history = await events.context_events(tx, self.agent_id, session_id)
+        return TurnInputs(setup.revision if setup else None, setup, session, compaction, history)
 
     async def _prepare(self, turn: TurnRow, session_id: str, inputs: TurnInputs | None) -> PreparedTurn:
         if inputs is None:
             async with self.deps.db.transaction() as tx:
                 inputs = await self._inputs(tx, session_id)
-        setup, session, compaction, history = inputs
+        revision, setup, session, compaction, history = inputs
+        if revision is not None and setup is None:  # changed since it was cached: read it now
+            async with self.deps.db.transaction() as tx:
+                setup = await self._agent_setup(tx)
         if setup is None or session is None:
             raise TurnSetupError("The agent or session no longer exists.")
         setup = await self._with_secrets(setup)
@@ -453,7 +463,7 @@ class AgentRunner:
         }
         rows = active.deferred + rows  # the final answer is stored with the end of the turn
         try:
-            async with self.deps.db.transaction() as tx:
+            async with self.deps.db.driver_transaction() as tx:
                 tally = await sessions.complete_turn(tx, self.agent_id, session_id, turn.id)  # the lock
                 if not await turns.finish_running(tx, turn.id, status=status, result=outcome, error=error):
                     raise _EndedElsewhere

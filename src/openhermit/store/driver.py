@@ -19,19 +19,22 @@ from typing import Any
 import asyncpg
 from sqlalchemy import inspect
 
-from openhermit.store.engine import Tx
+from openhermit.store.engine import DriverTx, Tx
 from openhermit.store.tables.base import Base
 
 _DRIVER = "openhermit.driver"
 
 
-async def driver(tx: Tx) -> asyncpg.Connection:
+async def driver(tx: Tx | DriverTx) -> asyncpg.Connection:
     """The asyncpg connection under the transaction, with the transaction begun.
 
-    SQLAlchemy's asyncpg adapter sends BEGIN lazily, before its own first statement; a
-    transaction whose first statement goes to the driver must begin it the same way, through
-    the adapter, so that the session's commit or rollback ends it.
+    A `DriverTx` is that connection already. For an ORM session: SQLAlchemy's asyncpg adapter
+    sends BEGIN lazily, before its own first statement; a transaction whose first statement goes
+    to the driver must begin it the same way, through the adapter, so that the session's commit
+    or rollback ends it.
     """
+    if isinstance(tx, asyncpg.Connection):
+        return tx
     found = tx.info.get(_DRIVER)
     if found is None:
         connection = await tx.connection()

@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from openhermit.errors import Conflict
 from openhermit.protocol.agents import AgentRecord, AgentStatus
 from openhermit.store.driver import driver
-from openhermit.store.engine import Tx
+from openhermit.store.engine import DriverTx, Tx
 from openhermit.store.tables.agents import Agent
 
 
@@ -60,7 +60,7 @@ async def get_agent(tx: Tx, agent_id: str) -> AgentRecord | None:
     return _record(row) if row else None
 
 
-async def setup_revision(tx: Tx, agent_id: str) -> tuple[int, int] | None:
+async def setup_revision(tx: Tx | DriverTx, agent_id: str) -> tuple[int, int] | None:
     """The agent's revision and the fleet's (None when the agent does not exist).
 
     The agent's moves with every change of its row, instructions, policies, secrets, sandboxes

@@ -11,7 +11,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 
 from openhermit.store.driver import driver, to_json
-from openhermit.store.engine import Tx
+from openhermit.store.engine import DriverTx, Tx
 from openhermit.store.notify import CHANNEL
 from openhermit.store.tables.sessions import SessionEvent
 
@@ -68,7 +68,7 @@ class EventDraft:
 
 
 async def append_events(
-    tx: Tx,
+    tx: Tx | DriverTx,
     agent_id: str,
     session_id: str,
     drafts: list[EventDraft],
@@ -188,7 +188,7 @@ async def list_history(tx: Tx, agent_id: str, session_id: str, *, limit: int = 1
 
 
 async def context_events(
-    tx: Tx, agent_id: str, session_id: str
+    tx: Tx | DriverTx, agent_id: str, session_id: str
 ) -> tuple[StoredEvent | None, list[StoredEvent]]:
     """What a model context is rebuilt from: the last compaction (if any) and the rows it did
     not summarise (from its `upToEventId` onward), in one statement."""

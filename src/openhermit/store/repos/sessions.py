@@ -16,7 +16,7 @@ from openhermit.protocol.sessions import (
     SessionSummary,
 )
 from openhermit.store.driver import as_entity, driver
-from openhermit.store.engine import Tx
+from openhermit.store.engine import DriverTx, Tx
 from openhermit.store.like import ESCAPE, escape_like
 from openhermit.store.tables.sessions import Session
 
@@ -104,7 +104,7 @@ async def hold_session(tx: Tx, agent_id: str, session_id: str) -> None:
     )
 
 
-async def start_running(tx: Tx, agent_id: str, session_id: str) -> SessionRecord | None:
+async def start_running(tx: Tx | DriverTx, agent_id: str, session_id: str) -> SessionRecord | None:
     """Mark the session `running` if a turn of it is queued, taking its lock; the session, or
     None (and no lock) when nothing is queued."""
     row = await (await driver(tx)).fetchrow(_START_RUNNING, agent_id, session_id)
@@ -221,7 +221,9 @@ class TurnTally(NamedTuple):
     waiting: bool  # other turns of the session are still queued or running
 
 
-async def complete_turn(tx: Tx, agent_id: str, session_id: str, turn_id: int | None = None) -> TurnTally:
+async def complete_turn(
+    tx: Tx | DriverTx, agent_id: str, session_id: str, turn_id: int | None = None
+) -> TurnTally:
     """Count a finished turn; the session stays `running` while turns wait, else becomes `idle`.
 
     `turn_id` is the finishing turn when it is not marked finished yet; it does not count as waiting.

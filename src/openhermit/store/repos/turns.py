@@ -14,7 +14,7 @@ import asyncpg
 from sqlalchemy import func, select, text, update
 
 from openhermit.store.driver import as_entity, driver, to_json
-from openhermit.store.engine import Tx
+from openhermit.store.engine import DriverTx, Tx
 from openhermit.store.tables.sessions import Turn
 
 TERMINAL = ("completed", "error", "interrupted", "cancelled")
@@ -73,7 +73,7 @@ async def get_turn(tx: Tx, turn_id: int) -> TurnRow | None:
 
 
 async def claim_next(
-    tx: Tx, agent_id: str, session_id: str, *, owner: str, lease_seconds: float
+    tx: Tx | DriverTx, agent_id: str, session_id: str, *, owner: str, lease_seconds: float
 ) -> TurnRow | None:
     """Mark the oldest queued turn of the session `running`; `SessionBusy` if one already runs."""
     try:
@@ -169,7 +169,7 @@ async def running_turns(tx: Tx) -> list[RunningTurn]:
 
 
 async def finish_running(
-    tx: Tx, turn_id: int, *, status: str, result: dict[str, Any] | None, error: str | None
+    tx: Tx | DriverTx, turn_id: int, *, status: str, result: dict[str, Any] | None, error: str | None
 ) -> bool:
     """Finish a turn that is still running; False when a peer already ended it."""
     stored = None if result is None else to_json(result)
