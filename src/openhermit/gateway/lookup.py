@@ -7,7 +7,7 @@ from starlette.requests import HTTPConnection
 from openhermit.errors import NotFound
 from openhermit.gateway.auth import require_caller
 from openhermit.gateway.state import platform_of
-from openhermit.runtime.access import AgentAccess, resolve_access
+from openhermit.runtime.access import AgentAccess, admin_access, resolve_access
 from openhermit.runtime.runner import AgentRunner
 
 
@@ -25,9 +25,10 @@ async def access_for(
     """The caller on this agent: 401 without credentials, 404 when the agent is not theirs
     (or, for `owner`, when they do not own it)."""
     caller = await require_caller(connection)
-    platform = platform_of(connection)
-    async with platform.db.transaction() as tx:
-        access = await resolve_access(tx, caller, agent_id, join=not owner)
+    access = admin_access(caller, agent_id)
+    if access is None:
+        async with platform_of(connection).db.transaction() as tx:
+            access = await resolve_access(tx, caller, agent_id, join=not owner)
     if access is None or (owner and not access.is_owner):
         raise NotFound(f"Agent {agent_id} is not available.")
     return await runner_for(connection, agent_id), access

@@ -80,14 +80,19 @@ class AgentAccess:
             raise Unauthorized(f"This channel token may only send as channel '{self.caller.namespace}'.")
 
 
+def admin_access(caller: Caller, agent_id: str) -> AgentAccess | None:
+    """The admin is the owner of every agent; None for other callers (they need a lookup)."""
+    return AgentAccess(caller, agent_id, None, "owner") if caller.kind == "admin" else None
+
+
 async def resolve_access(tx: Tx, caller: Caller, agent_id: str, *, join: bool = True) -> AgentAccess | None:
     """The caller's role on the agent, or None when the agent is not theirs to see.
 
     On a `public` agent (the default) an unknown identity or a known non-member becomes a
     guest on first contact (when `join`); `protected` and `private` agents admit members only.
     """
-    if caller.kind == "admin":
-        return AgentAccess(caller, agent_id, None, "owner")
+    if (admin := admin_access(caller, agent_id)) is not None:
+        return admin
     if caller.kind == "channel" and caller.token_agent != agent_id:
         raise Unauthorized("This channel token belongs to another agent.")
     agent = await agents.get_agent(tx, agent_id)

@@ -114,6 +114,7 @@ class AgentRunner:
         self._active: dict[str, ActiveTurn] = {}
         self._background: set[asyncio.Task[Any]] = set()
         self._setup: AgentSetup | None = None
+        self._allowed: tuple[tuple[int, int] | None, dict[Principal, dict[str, Tool]]] = (None, {})
         self._outcomes: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self.on_turn_finished: list[Any] = []  # callbacks (session_id, completed_count, config)
         self.skills = AgentSkills(agent_id, deps)
@@ -240,6 +241,21 @@ class AgentRunner:
         compaction, history = await events.context_events(tx, self.agent_id, session_id)
         return TurnInputs(setup.revision if setup else None, setup, session, compaction, history)
 
+    def _builtin_tools(
+        self, revision: tuple[int, int], principal: Principal, rules: list[Rule]
+    ) -> dict[str, Tool]:
+        """The built-in tools the policies leave this caller: the same until the setup changes."""
+        if self._allowed[0] != revision or len(self._allowed[1]) >= 256:
+            self._allowed = (revision, {})
+        found = self._allowed[1].get(principal)
+        if found is None:
+            found = self._allowed[1][principal] = {
+                name: tool
+                for name, tool in turn_tools().items()
+                if tool_decision(principal, rules, name, tool.default_grants) != "deny"
+            }
+        return found
+
     async def _prepare(self, turn: TurnRow, session_id: str, inputs: TurnInputs | None) -> PreparedTurn:
         if inputs is None:
             async with self.deps.db.transaction() as tx:
@@ -270,12 +286,10 @@ class AgentRunner:
         ] + legacy_rules(agent.security)
         skill_index = self.skills.for_turn(setup.skills)
         self.mcp.reconcile(setup.mcp_servers, secret_values)
-        mcp_tools = self.mcp.tools()  # connected servers only; never waits
-        tools = {
-            name: tool
-            for name, tool in {**turn_tools(), **mcp_tools}.items()
-            if tool_decision(principal, rules, name, tool.default_grants) != "deny"
-        }
+        tools = dict(self._builtin_tools(setup.revision, principal, rules))
+        for name, tool in self.mcp.tools().items():  # connected servers only; never waits
+            if tool_decision(principal, rules, name, tool.default_grants) != "deny":
+                tools[name] = tool
         system = build_system_prompt(
             agent,
             rows,
