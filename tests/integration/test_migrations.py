@@ -2,13 +2,13 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from openhermit.store import migrate
+from openhermit.store import migrate, schema_version
 from openhermit.store.engine import Database, open_database
 from openhermit.store.tables import metadata
 
 
-def test_single_head() -> None:
-    assert len(migrate.heads()) == 1
+def test_single_head_which_the_start_up_check_knows() -> None:
+    assert migrate.heads() == [schema_version.HEAD]
 
 
 async def _tables(db: Database) -> set[str]:
@@ -20,11 +20,15 @@ async def _tables(db: Database) -> set[str]:
 async def test_upgrade_downgrade_upgrade_without_drift(empty_db_url: str) -> None:
     db = open_database(empty_db_url, pool_size=2)
     try:
+        assert not await schema_version.is_current(db)  # never migrated: no alembic_version
         await migrate.upgrade(db)
+        assert await schema_version.is_current(db)
         assert await migrate.current_revision(db) == migrate.heads()[0]
         assert set(metadata.tables) <= await _tables(db)
         assert await migrate.schema_drift(db) == []
 
+        await migrate.downgrade(db, "0004_agent_revision")
+        assert not await schema_version.is_current(db)  # behind: the gateway start upgrades it
         await migrate.downgrade(db, "base")
         assert await migrate.current_revision(db) is None
         assert await _tables(db) <= {"alembic_version"}

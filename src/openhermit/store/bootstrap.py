@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from openhermit.config import Settings
 from openhermit.errors import ConfigError
-from openhermit.store import migrate
+from openhermit.store import schema_version
 from openhermit.store.embedded import EmbeddedPostgres
 from openhermit.store.engine import Database, ensure_database, open_database
 
@@ -50,7 +50,9 @@ async def open_store(settings: Settings, *, run_migrations: bool = True) -> Stor
     db = open_database(url, pool_size=settings.db_pool_size)
     try:
         await db.ping()
-        if run_migrations:
+        if run_migrations and not await schema_version.is_current(db):
+            from openhermit.store import migrate  # Alembic is loaded only when there is work for it
+
             await migrate.upgrade(db)
     except BaseException:
         await db.dispose()

@@ -7,18 +7,20 @@ import asyncio
 import logging
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ConfigDict
 
 from openhermit.protocol.capabilities import McpServerState
 from openhermit.runtime.deps import RuntimeDeps
-from openhermit.runtime.mcp.connection import McpConnection
 from openhermit.runtime.mcp.templates import MissingSecret, expand
 from openhermit.runtime.models.base import ToolSpec
 from openhermit.runtime.tools.base import OWNER_USER, Tool, ToolContext, ToolInput, ToolOutcome
 from openhermit.store.repos import mcp_servers
 from openhermit.store.repos.mcp_servers import McpServerRow
+
+if TYPE_CHECKING:
+    from openhermit.runtime.mcp.connection import McpConnection
 
 log = logging.getLogger(__name__)
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
@@ -115,6 +117,10 @@ class McpHub:
         for server_id, server in wanted.items():
             if server_id in self._connections:
                 continue
+            # The MCP SDK is imported with the first enabled server: a gateway without any does
+            # not carry it (tens of MB of resident memory).
+            from openhermit.runtime.mcp.connection import McpConnection
+
             connection = McpConnection(
                 server,
                 connect_timeout=settings.mcp_connect_timeout_seconds,
