@@ -80,6 +80,8 @@ async def test_memory_recall_full_text_then_words(db: Database, factory: Factory
         # Substring fallback matches keys and partial words FTS cannot.
         found = await memories.recall(tx, "mem", "x-4")
         assert [m.key for m in found] == ["proj/x-42"]
+        assert [m.key for m in await memories.recall(tx, "mem", "X-4")] == ["proj/x-42"]  # any case
+        assert await memories.recall(tx, "mem", "x%2") == []  # literal text, not a pattern
         both = await memories.recall(tx, "mem", "alice, peanut")
         assert {m.key for m in both} == {"pet", "food"}
         assert both[0].key == "food"  # ranked: matches both words
@@ -91,6 +93,25 @@ async def test_memory_recall_full_text_then_words(db: Database, factory: Factory
         assert await memories.list_memories(tx, "mem", prefix="%") == []
         assert await memories.delete_memory(tx, "mem", "pet")
         assert await memories.get_memory(tx, "mem", "pet") is None
+
+
+async def test_recall_over_many_matches_samples_them_for_this_statement_only(
+    db: Database, factory: Factory
+) -> None:
+    await factory.agent("many")
+    async with db.transaction() as tx:
+        await tx.execute(
+            text(
+                "INSERT INTO memories (agent_id, memory_key, content)"
+                " SELECT 'many', 'k' || g, 'shared topic number ' || g FROM generate_series(1, 5000) g"
+            )
+        )
+    async with db.transaction() as tx:
+        found = await memories.recall(tx, "many", "shared topic", limit=50)
+        assert len(found) == 50
+        assert all("shared topic" in m.content for m in found)
+        # Exact index scans again for whatever else the caller's transaction runs.
+        assert (await tx.execute(text("SHOW gin_fuzzy_search_limit"))).scalar_one() == "0"
 
 
 async def test_events_are_read_by_id(db: Database, factory: Factory) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from openhermit.store.engine import Database
 
-HEAD = "0005_capability_revision"
+HEAD = "0006_memory_search_text"
 
 
 async def is_current(db: Database) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import Integer, delete, func, literal, or_, select
+from sqlalchemy import Integer, delete, func, literal, or_, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import aliased
 
@@ -87,10 +87,11 @@ async def delete_memory(tx: Tx, agent_id: str, key: str) -> bool:
 async def recall(tx: Tx, agent_id: str, query: str, *, limit: int | None = None) -> list[MemoryEntry]:
     """Full-text search first (ranked); then, if short, per-word substring matches.
 
-    Both steps are bounded so a query costs the same at a million memories as at a thousand:
-    ranking looks at no more than `RANK_CANDIDATES` full-text matches, and the substring step
-    searches the `SUBSTRING_WINDOW` most recently updated memories (older ones are still found
-    by the full-text step).
+    Both steps are bounded so a query costs about the same at a million memories as at a
+    thousand: when more than `RANK_CANDIDATES` memories match, the index hands back a random
+    sample of about that many to rank (`gin_fuzzy_search_limit`, for this statement only), and
+    the substring step searches the `SUBSTRING_WINDOW` most recently updated memories (older ones
+    are still found by the full-text step).
     """
     limit = _clamp(limit, RECALL_DEFAULT, RECALL_MAX)
     tsquery = func.plainto_tsquery("english", query)
@@ -101,11 +102,13 @@ async def recall(tx: Tx, agent_id: str, query: str, *, limit: int | None = None)
         .limit(RANK_CANDIDATES)
         .subquery(),
     )
+    await tx.execute(text(f"SET LOCAL gin_fuzzy_search_limit = {RANK_CANDIDATES}"))
     ranked = await tx.execute(
         select(matching)
         .order_by(func.ts_rank(matching.content_tsv, tsquery).desc(), matching.updated_at.desc())
         .limit(limit)
     )
+    await tx.execute(text("SET LOCAL gin_fuzzy_search_limit = 0"))  # back to exact for the caller
     found = [_entry(r) for r in ranked.scalars()]
     words = [w for w in _WORD_SPLIT.split(query) if w]
     if len(found) >= limit or not words:
@@ -118,12 +121,8 @@ async def recall(tx: Tx, agent_id: str, query: str, *, limit: int | None = None)
         .limit(SUBSTRING_WINDOW)
         .subquery(),
     )
-    matches = []
-    for word in words:
-        pattern = f"%{escape_like(word)}%"
-        matches.append(
-            or_(recent.memory_key.ilike(pattern, escape=ESCAPE), recent.content.ilike(pattern, escape=ESCAPE))
-        )
+    # A literal, case-insensitive substring test: `strpos` on the stored lower-cased text.
+    matches = [func.strpos(recent.search_text, func.lower(word)) > 0 for word in words]
     score = sum((func.cast(m, Integer) for m in matches), literal(0))
     fallback = await tx.execute(
         select(recent)

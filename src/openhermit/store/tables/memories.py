@@ -1,4 +1,4 @@
-"""Long-term memories with a generated English full-text vector."""
+"""Long-term memories with a generated English full-text vector and lower-cased search text."""
 
 from __future__ import annotations
 
@@ -22,7 +22,11 @@ class Memory(Base):
     created_at: Mapped[datetime] = ts_now()
     updated_at: Mapped[datetime] = ts_touch()
     content_tsv: Mapped[str] = mapped_column(
-        TSVECTOR, Computed("to_tsvector('english'::regconfig, content)", persisted=True)
+        TSVECTOR, Computed("to_tsvector('english'::regconfig, content)", persisted=True), deferred=True
+    )
+    # What recall's substring step searches: key and content, lower-cased once on write.
+    search_text: Mapped[str] = mapped_column(
+        Text, Computed("lower(memory_key || chr(10) || content)", persisted=True), deferred=True
     )
     __table_args__ = (
         Index(None, "agent_id", "updated_at"),
