@@ -32,7 +32,7 @@ FULL = {
     "load_seconds": 20.0,
     "stream_turns": 100,
     "replay_events": 10_000,
-    "memories": (100_000, 1_000_000),
+    "memories": ((100_000, 1), (1_000_000, 1_000), (1_000_000, 1)),  # (memories, agents)
     "fanout": (1000, 10_000),
 }
 SMOKE = {
@@ -43,7 +43,7 @@ SMOKE = {
     "load_seconds": 1.0,
     "stream_turns": 3,
     "replay_events": 50,
-    "memories": (200,),
+    "memories": ((200, 1), (400, 4)),
     "fanout": (20,),
 }
 
@@ -78,7 +78,7 @@ async def run(only: set[str], sizes: dict[str, Any], database_url: str | None) -
             results["replay"] = await scenarios.replay(stack, sizes["replay_events"])
         if "recall" in only:
             progress("recall")
-            results["recall"] = [await scenarios.recall(stack, n) for n in sizes["memories"]]
+            results["recall"] = [await scenarios.recall(stack, n, a) for n, a in sizes["memories"]]
         if "fanout" in only:
             progress("fanout")
             results["fanout"] = [await scenarios.fanout(stack, n) for n in sizes["fanout"]]

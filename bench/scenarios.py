@@ -232,21 +232,43 @@ WORDS = [
 ]
 
 
-async def recall(stack: Stack, memories_count: int, queries: int = 200) -> dict[str, Any]:
-    """`memory_recall` (the tool's query) against an agent holding `memories_count` memories."""
-    agent = f"recall-{memories_count}"
+async def recall(stack: Stack, memories_count: int, agents: int = 1, queries: int = 200) -> dict[str, Any]:
+    """`memory_recall` (the tool's query) for one agent, with `memories_count` memories spread
+    evenly over `agents` agents (the queried one and `agents - 1` seeded ones)."""
+    agent = f"recall-{memories_count}-{agents}"
+    per_agent = memories_count // agents
     await stack.configure_agent(agent)
     conn = await stack.connect_db()
+    seed = (
+        "INSERT INTO memories (agent_id, memory_key, content)"
+        " SELECT {owner}, 'm' || g, (SELECT string_agg(w, ' ') FROM (SELECT w FROM unnest($1::text[]) w"
+        " ORDER BY random() + g * 0 LIMIT 8) s) FROM {source}"
+    )
     try:
         await conn.execute(
-            "INSERT INTO memories (agent_id, memory_key, content)"
-            " SELECT $1, 'm' || g, (SELECT string_agg(w, ' ') FROM (SELECT w FROM unnest($2::text[]) w"
-            " ORDER BY random() + g * 0 LIMIT 8) s) FROM generate_series(1, $3) g",
-            agent,
-            WORDS,
-            memories_count,
+            seed.format(owner="$2", source="generate_series(1, $3) g"), WORDS, agent, per_agent
         )
-        await conn.execute("ANALYZE memories")
+        if agents > 1:
+            others = f"recall-peer-{memories_count}-"
+            await conn.execute(
+                "INSERT INTO agents (agent_id, name, workspace_dir)"
+                " SELECT $1 || a, 'peer ' || a, '/tmp/' || $1 || a FROM generate_series(1, $2::int) a",
+                others,
+                agents - 1,
+            )
+            await conn.execute(
+                seed.format(
+                    owner="$2 || a",
+                    source="generate_series(1, $3::int) a, generate_series(1, $4::int) g",
+                ),
+                WORDS,
+                others,
+                agents - 1,
+                per_agent,
+            )
+        # What autovacuum does soon after a bulk load: statistics, visibility map, and the GIN
+        # index's pending list merged (otherwise every query scans the pending entries).
+        await conn.execute("VACUUM ANALYZE memories")
     finally:
         await conn.close()
     db = open_database(stack.database_url, pool_size=1, application_name="bench")
@@ -262,7 +284,7 @@ async def recall(stack: Stack, memories_count: int, queries: int = 200) -> dict[
                 latencies.append((time.perf_counter() - started) * 1000)
     finally:
         await db.dispose()
-    return {"memories": memories_count, "queries": queries, **_lat(latencies)}
+    return {"memories": memories_count, "agents": agents, "queries": queries, **_lat(latencies)}
 
 
 # 6 ------------------------------------------------------------------------------------------

@@ -86,6 +86,10 @@ async def test_memory_recall_full_text_then_words(db: Database, factory: Factory
         assert {m.key for m in both} == {"pet", "food"}
         assert both[0].key == "food"  # ranked: matches both words
         assert await memories.recall(tx, "mem", "zebra") == []
+        assert await memories.recall(tx, "mem", "the") == []  # stop words only, no substring either
+        # Another agent's memories never come back, whichever step finds them.
+        assert await memories.recall(tx, "other", "alice") == []
+        assert [m.content for m in await memories.recall(tx, "other", "dog")] == ["Bob has dogs"]
 
         updated = await memories.upsert_memory(tx, "mem", "pet", "Alice owns a cat")
         assert updated.content == "Alice owns a cat"
@@ -95,23 +99,23 @@ async def test_memory_recall_full_text_then_words(db: Database, factory: Factory
         assert await memories.get_memory(tx, "mem", "pet") is None
 
 
-async def test_recall_over_many_matches_samples_them_for_this_statement_only(
+async def test_recall_finds_an_agents_few_matches_among_a_crowd_of_others(
     db: Database, factory: Factory
 ) -> None:
-    await factory.agent("many")
+    for agent in ("crowd", "few"):
+        await factory.agent(agent)
     async with db.transaction() as tx:
         await tx.execute(
             text(
                 "INSERT INTO memories (agent_id, memory_key, content)"
-                " SELECT 'many', 'k' || g, 'shared topic number ' || g FROM generate_series(1, 5000) g"
+                " SELECT 'crowd', 'k' || g, 'shared topic number ' || g FROM generate_series(1, 5000) g"
             )
         )
-    async with db.transaction() as tx:
-        found = await memories.recall(tx, "many", "shared topic", limit=50)
-        assert len(found) == 50
-        assert all("shared topic" in m.content for m in found)
-        # Exact index scans again for whatever else the caller's transaction runs.
-        assert (await tx.execute(text("SHOW gin_fuzzy_search_limit"))).scalar_one() == "0"
+        await memories.upsert_memory(tx, "few", "one", "The shared topic, once")
+        await memories.upsert_memory(tx, "few", "two", "A shared topic again")
+        found = await memories.recall(tx, "few", "shared topic", limit=50)
+        assert sorted(m.key for m in found) == ["one", "two"]
+        assert len(await memories.recall(tx, "crowd", "shared topic", limit=50)) == 50
 
 
 async def test_events_are_read_by_id(db: Database, factory: Factory) -> None:

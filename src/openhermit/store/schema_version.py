@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from openhermit.store.engine import Database
 
-HEAD = "0006_memory_search_text"
+HEAD = "0006_memory_search"
 
 
 async def is_current(db: Database) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import Integer, delete, func, literal, or_, select, text
+from sqlalchemy import ColumnElement, Integer, delete, func, literal, literal_column, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import aliased
 
@@ -19,6 +19,14 @@ RANK_CANDIDATES = 2_000
 SUBSTRING_WINDOW = 20_000
 LIST_DEFAULT, LIST_MAX = 20, 50
 _WORD_SPLIT = re.compile(r"[\s/,;:]+")
+
+
+_ENGLISH = literal_column("'english'::regconfig")
+
+
+def _agent_lexeme(agent_id: str) -> ColumnElement[Any]:
+    """The query term matching the lexeme every memory of the agent carries in `content_tsv`."""
+    return func.to_tsquery(literal_column("'simple'::regconfig"), func.concat("a", func.md5(agent_id)))
 
 
 def _entry(row: Memory) -> MemoryEntry:
@@ -88,27 +96,29 @@ async def recall(tx: Tx, agent_id: str, query: str, *, limit: int | None = None)
     """Full-text search first (ranked); then, if short, per-word substring matches.
 
     Both steps are bounded so a query costs about the same at a million memories as at a
-    thousand: when more than `RANK_CANDIDATES` memories match, the index hands back a random
-    sample of about that many to rank (`gin_fuzzy_search_limit`, for this statement only), and
-    the substring step searches the `SUBSTRING_WINDOW` most recently updated memories (older ones
+    thousand: the full-text index finds only this agent's matches (each memory's vector carries
+    a lexeme naming its agent), ranking looks at no more than `RANK_CANDIDATES` of them, and the
+    substring step searches the `SUBSTRING_WINDOW` most recently updated memories (older ones
     are still found by the full-text step).
     """
     limit = _clamp(limit, RECALL_DEFAULT, RECALL_MAX)
-    tsquery = func.plainto_tsquery("english", query)
+    words_query = func.plainto_tsquery(_ENGLISH, query)
     matching = aliased(
         Memory,
         select(Memory)
-        .where(Memory.agent_id == agent_id, Memory.content_tsv.op("@@")(tsquery))
+        .where(
+            Memory.agent_id == agent_id,
+            func.numnode(words_query) > 0,  # only stop words: no full-text match, not every memory
+            Memory.content_tsv.op("@@")(words_query.op("&&")(_agent_lexeme(agent_id))),
+        )
         .limit(RANK_CANDIDATES)
         .subquery(),
     )
-    await tx.execute(text(f"SET LOCAL gin_fuzzy_search_limit = {RANK_CANDIDATES}"))
     ranked = await tx.execute(
         select(matching)
-        .order_by(func.ts_rank(matching.content_tsv, tsquery).desc(), matching.updated_at.desc())
+        .order_by(func.ts_rank(matching.content_tsv, words_query).desc(), matching.updated_at.desc())
         .limit(limit)
     )
-    await tx.execute(text("SET LOCAL gin_fuzzy_search_limit = 0"))  # back to exact for the caller
     found = [_entry(r) for r in ranked.scalars()]
     words = [w for w in _WORD_SPLIT.split(query) if w]
     if len(found) >= limit or not words:

@@ -21,8 +21,16 @@ class Memory(Base):
     grants: Mapped[list[Any]] = jsonb_array()
     created_at: Mapped[datetime] = ts_now()
     updated_at: Mapped[datetime] = ts_touch()
+    # The content's English lexemes plus one naming the agent (`agent_lexeme`): a query ANDs
+    # that in, so the index skips other agents' memories.
     content_tsv: Mapped[str] = mapped_column(
-        TSVECTOR, Computed("to_tsvector('english'::regconfig, content)", persisted=True), deferred=True
+        TSVECTOR,
+        Computed(
+            "to_tsvector('english'::regconfig, content)"
+            " || to_tsvector('simple'::regconfig, 'a' || md5(agent_id))",
+            persisted=True,
+        ),
+        deferred=True,
     )
     # What recall's substring step searches: key and content, lower-cased once on write.
     search_text: Mapped[str] = mapped_column(
