@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Literal
 
@@ -13,7 +12,7 @@ from openhermit.protocol.sessions import SessionSource, SessionSpec
 from openhermit.runtime.deps import RuntimeDeps
 from openhermit.runtime.fleet import Fleet
 from openhermit.store.notify import notify
-from openhermit.store.repos import agents, instructions, sessions, users
+from openhermit.store.repos import agents, users
 
 ManageAction = Literal["start", "stop", "restart", "enable", "disable", "delete"]
 WORKSPACE_SCAFFOLD = (
@@ -57,12 +56,13 @@ async def create_agent(deps: RuntimeDeps, request: CreateAgentRequest) -> AgentR
             workspace_dir=workspace,
             config=default_agent_config(workspace),
             security=security,
+            inbox=inbox_spec(),
+            instructions=STARTER_INSTRUCTIONS,
         )
-        await sessions.insert_session(tx, request.agent_id, inbox_spec())
-        await instructions.add_instructions(tx, request.agent_id, STARTER_INSTRUCTIONS)
         if request.owner_user_id:
             await users.set_role(tx, request.owner_user_id, request.agent_id, "owner")
-    await asyncio.to_thread(scaffold_workspace, Path(workspace))
+    # A handful of local mkdirs take microseconds; a thread hand-off would cost more than them.
+    scaffold_workspace(Path(workspace))
     return record
 
 

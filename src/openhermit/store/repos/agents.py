@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert
 
 from openhermit.errors import Conflict
 from openhermit.protocol.agents import AgentRecord, AgentStatus
-from openhermit.store.driver import driver
+from openhermit.protocol.sessions import SessionSpec
+from openhermit.store.driver import as_entity, driver, to_json
 from openhermit.store.engine import DriverTx, Tx
 from openhermit.store.tables.agents import Agent
 
@@ -35,24 +35,49 @@ async def insert_agent(
     name: str | None = None,
     config: dict[str, Any] | None = None,
     security: dict[str, Any] | None = None,
+    inbox: SessionSpec | None = None,
+    instructions: dict[str, str] | None = None,
 ) -> AgentRecord:
-    """Insert a new agent; `Conflict` if the id is taken."""
-    stmt = (
-        insert(Agent)
-        .values(
-            agent_id=agent_id,
-            name=name,
-            workspace_dir=workspace_dir,
-            config_json=config or {},
-            security_json=security or {},
-        )
-        .on_conflict_do_nothing()
-        .returning(Agent)
+    """Insert a new agent, with its `inbox` session and starter `instructions` when given, in
+    one statement; `Conflict` if the id is taken (and then nothing is inserted)."""
+    source = inbox.source if inbox is not None else None
+    texts = instructions or {}
+    row = await (await driver(tx)).fetchrow(
+        _INSERT_AGENT,
+        agent_id,
+        name,
+        workspace_dir,
+        to_json(config or {}),
+        to_json(security or {}),
+        inbox.session_id if inbox is not None else None,
+        source.kind if source is not None else None,
+        source.platform if source is not None else None,
+        to_json(source.wire()) if source is not None else None,
+        bool(source and source.interactive),
+        list(texts),
+        list(texts.values()),
     )
-    row = (await tx.execute(stmt)).scalar_one_or_none()
     if row is None:
         raise Conflict(f"Agent {agent_id} already exists.")
-    return _record(row)
+    return _record(as_entity(Agent, row))
+
+
+# The sibling inserts read the new row from `agent`, so they happen only when it was inserted;
+# foreign keys are checked at the end of the statement, when the agent row exists.
+_INSERT_AGENT = """
+WITH agent AS (
+  INSERT INTO agents (agent_id, name, workspace_dir, config_json, security_json)
+  VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING *
+), inbox AS (
+  INSERT INTO sessions (agent_id, session_id, source_kind, source_platform, source, interactive)
+  SELECT agent_id, $6, $7, $8, $9, $10 FROM agent WHERE $6::text IS NOT NULL
+  ON CONFLICT DO NOTHING
+), starter AS (
+  INSERT INTO instructions (agent_id, key, content)
+  SELECT agent.agent_id, s.key, s.content FROM agent, unnest($11::text[], $12::text[]) AS s(key, content)
+)
+SELECT * FROM agent
+"""
 
 
 async def get_agent(tx: Tx, agent_id: str) -> AgentRecord | None:

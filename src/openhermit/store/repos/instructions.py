@@ -35,13 +35,6 @@ async def put_instruction(tx: Tx, agent_id: str, key: str, content: str) -> None
     )
 
 
-async def add_instructions(tx: Tx, agent_id: str, contents: dict[str, str]) -> None:
-    """Insert a new agent's instructions in one statement (the keys must not exist yet)."""
-    if contents:
-        rows = [{"agent_id": agent_id, "key": key, "content": text} for key, text in contents.items()]
-        await tx.execute(insert(Instruction).values(rows))
-
-
 async def delete_instruction(tx: Tx, agent_id: str, key: str) -> bool:
     result = await tx.execute(
         delete(Instruction).where(Instruction.agent_id == agent_id, Instruction.key == key)
