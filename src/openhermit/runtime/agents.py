@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Literal
 
@@ -48,21 +49,25 @@ async def create_agent(deps: RuntimeDeps, request: CreateAgentRequest) -> AgentR
     """Insert the agent with its defaults: config, instructions, inbox session, owner, workspace."""
     workspace = str(request.workspace_dir or deps.settings.workspaces_dir / request.agent_id)
     security = {"access": request.access} if request.access else {}
-    async with deps.db.transaction() as tx:
-        record = await agents.insert_agent(
-            tx,
-            request.agent_id,
-            name=request.name,
-            workspace_dir=workspace,
-            config=default_agent_config(workspace),
-            security=security,
-            inbox=inbox_spec(),
-            instructions=STARTER_INSTRUCTIONS,
-        )
-        if request.owner_user_id:
-            await users.set_role(tx, request.owner_user_id, request.agent_id, "owner")
-    # A handful of local mkdirs take microseconds; a thread hand-off would cost more than them.
-    scaffold_workspace(Path(workspace))
+    # The folders are made in a thread while the rows are inserted (a mkdir on a journaled
+    # file system takes a fraction of a millisecond, too long to block the event loop for).
+    folders = asyncio.create_task(asyncio.to_thread(scaffold_workspace, Path(workspace)))
+    try:
+        async with deps.db.transaction() as tx:
+            record = await agents.insert_agent(
+                tx,
+                request.agent_id,
+                name=request.name,
+                workspace_dir=workspace,
+                config=default_agent_config(workspace),
+                security=security,
+                inbox=inbox_spec(),
+                instructions=STARTER_INSTRUCTIONS,
+            )
+            if request.owner_user_id:
+                await users.set_role(tx, request.owner_user_id, request.agent_id, "owner")
+    finally:
+        await folders
     return record
 
 
