@@ -23,7 +23,7 @@ from openhermit.runtime.deps import RuntimeDeps
 from openhermit.runtime.journal import NewEvent
 from openhermit.runtime.loop import LoopResult, TurnAborted, run_loop
 from openhermit.runtime.mcp.hub import McpHub
-from openhermit.runtime.models.base import ModelClient, ModelError, ModelRequest, ToolCallPart
+from openhermit.runtime.models.base import ModelClient, ModelError, ModelRequest, ToolCallPart, ToolSpec
 from openhermit.runtime.models.providers import MissingApiKey, default_thinking
 from openhermit.runtime.policy import Principal, Rule, legacy_rules, tool_decision
 from openhermit.runtime.prompt import Caller, SkillEntry, build_system_prompt
@@ -114,7 +114,9 @@ class AgentRunner:
         self._active: dict[str, ActiveTurn] = {}
         self._background: set[asyncio.Task[Any]] = set()
         self._setup: AgentSetup | None = None
-        self._allowed: tuple[tuple[int, int] | None, dict[Principal, dict[str, Tool]]] = (None, {})
+        self._allowed: tuple[
+            tuple[int, int] | None, dict[Principal, tuple[dict[str, Tool], list[ToolSpec]]]
+        ] = (None, {})
         self._outcomes: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self.on_turn_finished: list[Any] = []  # callbacks (session_id, completed_count, config)
         self.skills = AgentSkills(agent_id, deps)
@@ -243,17 +245,19 @@ class AgentRunner:
 
     def _builtin_tools(
         self, revision: tuple[int, int], principal: Principal, rules: list[Rule]
-    ) -> dict[str, Tool]:
-        """The built-in tools the policies leave this caller: the same until the setup changes."""
+    ) -> tuple[dict[str, Tool], list[ToolSpec]]:
+        """The built-in tools the policies leave this caller, and their specs: the same objects
+        until the setup changes (model clients may keep the specs' encoding for as long)."""
         if self._allowed[0] != revision or len(self._allowed[1]) >= 256:
             self._allowed = (revision, {})
         found = self._allowed[1].get(principal)
         if found is None:
-            found = self._allowed[1][principal] = {
+            allowed = {
                 name: tool
                 for name, tool in turn_tools().items()
                 if tool_decision(principal, rules, name, tool.default_grants) != "deny"
             }
+            found = self._allowed[1][principal] = (allowed, [t.spec() for t in allowed.values()])
         return found
 
     async def _prepare(self, turn: TurnRow, session_id: str, inputs: TurnInputs | None) -> PreparedTurn:
@@ -286,10 +290,15 @@ class AgentRunner:
         ] + legacy_rules(agent.security)
         skill_index = self.skills.for_turn(setup.skills)
         self.mcp.reconcile(setup.mcp_servers, secret_values)
-        tools = dict(self._builtin_tools(setup.revision, principal, rules))
+        builtin, specs = self._builtin_tools(setup.revision, principal, rules)
+        tools = dict(builtin)
+        mcp_specs = []
         for name, tool in self.mcp.tools().items():  # connected servers only; never waits
             if tool_decision(principal, rules, name, tool.default_grants) != "deny":
                 tools[name] = tool
+                mcp_specs.append(tool.spec())
+        if mcp_specs:
+            specs = specs + mcp_specs
         system = build_system_prompt(
             agent,
             rows,
@@ -319,7 +328,7 @@ class AgentRunner:
         request = ModelRequest(
             system=system,
             messages=messages,
-            tools=[t.spec() for t in tools.values()],
+            tools=specs,
             max_tokens=config.model.max_tokens,
             thinking=default_thinking(config.model),  # type: ignore[arg-type]
         )

@@ -20,10 +20,12 @@ from openhermit.runtime.models.base import (
     TextDelta,
     ThinkingDelta,
     ToolCallPart,
+    ToolSpec,
     VendorClient,
     describe_failure,
     sdk_options,
 )
+from openhermit.runtime.models.encoded_tools import EncodedTools, dumps
 
 _EFFORT = {"minimal": "minimal", "low": "low", "medium": "medium", "high": "high"}
 
@@ -65,11 +67,19 @@ def _usage(reported: dict[str, Any]) -> Usage:
     )
 
 
+def _tool(spec: ToolSpec) -> dict[str, Any]:
+    return {
+        "type": "function",
+        "function": {"name": spec.name, "description": spec.description, "parameters": spec.parameters},
+    }
+
+
 class OpenAIChatClient(VendorClient):
     api = "openai-completions"
 
     def __init__(self, endpoint: Endpoint) -> None:
         super().__init__(endpoint, openai.AsyncOpenAI(**sdk_options(endpoint, openai.DefaultAioHttpClient())))
+        self._tools = EncodedTools(_tool)
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
         messages = [{"role": "system", "content": request.system}, *map(_message, request.messages)]
@@ -80,30 +90,25 @@ class OpenAIChatClient(VendorClient):
             "stream_options": {"include_usage": True},
             "max_tokens": request.max_tokens,
         }
-        if request.tools:
-            kwargs["tools"] = [
-                {
-                    "type": "function",
-                    "function": {"name": t.name, "description": t.description, "parameters": t.parameters},
-                }
-                for t in request.tools
-            ]
         if request.thinking in _EFFORT:
             kwargs["reasoning_effort"] = _EFFORT[request.thinking]
+        body = dumps(kwargs)
+        if request.tools:  # spliced in as cached JSON text: `body` is a non-empty object
+            body = f'{body[:-1]},"tools":{self._tools.json(request.tools)}}}'
         text: list[str] = []
         thinking: list[str] = []
         calls: dict[int, dict[str, Any]] = {}
         finish_reason = "stop"
         usage = Usage()
         try:
-            # The low-level post sends our already-JSON-shaped body as is (`create` would walk it
-            # against the SDK's TypedDicts on every call), and `AsyncStream[object]` hands each
-            # chunk over as the decoded JSON instead of building typed objects from it: together
-            # they were most of the SDK's cost per turn. Transport, auth, retries and error
-            # mapping stay the SDK's.
+            # The low-level post sends our body, already JSON (`create` would walk it against
+            # the SDK's TypedDicts and encode the tool list anew on every call), and
+            # `AsyncStream[object]` hands each chunk over as the decoded JSON instead of building
+            # typed objects from it: together they were most of the SDK's cost per turn.
+            # Transport, auth, retries and error mapping stay the SDK's.
             stream = await self._client.post(
                 "/chat/completions",
-                body=kwargs,
+                content=body.encode(),
                 cast_to=ChatCompletion,
                 stream=True,
                 stream_cls=openai.AsyncStream[object],
