@@ -1,5 +1,6 @@
-"""What every benchmark scenario runs against: an instant fake model, a PostgreSQL server
-(embedded, started here, or `--database-url`) and one real gateway process on 127.0.0.1.
+"""What every benchmark scenario runs against: an instant fake model (in a process of its own,
+plus a second one that pauses after its first token, for the streaming scenario), a PostgreSQL
+server (embedded, started here, or `--database-url`) and one real gateway process on 127.0.0.1.
 
 Scenarios drive the gateway through its public HTTP/SSE API only; the database handle is used
 to seed large data sets that would take the API minutes to create, and to count connections.
@@ -19,10 +20,11 @@ from typing import Any
 
 import asyncpg
 import httpx
+from model_process import ModelProcess
 
 from openhermit.store.embedded import EmbeddedPostgres
 from openhermit.store.engine import ensure_database, to_libpq_url
-from openhermit.testing.fake_model import FakeModelServer, Reply
+from openhermit.testing.fake_model import Reply
 from openhermit.testing.gateway_process import GatewayProcess
 
 TOKEN = "bench-admin"
@@ -52,7 +54,8 @@ def machine() -> str:
 
 @dataclass
 class Stack:
-    model: FakeModelServer
+    model: ModelProcess
+    streaming_model: ModelProcess
     gateway: GatewayProcess
     database_url: str
     http: httpx.AsyncClient
@@ -67,12 +70,20 @@ class Stack:
     async def connect_db(self) -> asyncpg.Connection:
         return await asyncpg.connect(to_libpq_url(self.database_url))
 
-    async def configure_agent(self, agent_id: str, *, create: bool = True) -> None:
-        """Create the agent (optionally) and point it at the fake model."""
+    async def configure_agent(
+        self,
+        agent_id: str,
+        *,
+        create: bool = True,
+        model: ModelProcess | None = None,
+        introspection: bool = True,
+    ) -> None:
+        """Create the agent (optionally) and point it at the fake model (or `model`)."""
         if create:
             (await self.http.post("/api/agents", json={"agentId": agent_id})).raise_for_status()
         config = (await self.http.get(f"/api/agents/{agent_id}/config")).json()
-        config["model"] = self.model.agent_model()
+        config["model"] = (model or self.model).agent_model()
+        config["memory"]["introspection"]["enabled"] = introspection
         (await self.http.put(f"/api/agents/{agent_id}/config", json=config)).raise_for_status()
 
     async def open_session(self, agent_id: str, session_id: str) -> str:
@@ -95,10 +106,13 @@ class Stack:
 
 @contextlib.asynccontextmanager
 async def running_stack(database_url: str | None = None) -> AsyncIterator[Stack]:
-    """Fake model + PostgreSQL + one gateway process, torn down on exit."""
-    model = FakeModelServer().start()
-    model.default = Reply(text="ok", input_tokens=50, output_tokens=5)
-    model.record = False  # thousands of turns: do not keep every request body in this process
+    """Fake models + PostgreSQL + one gateway process, torn down on exit."""
+    model, streaming = await asyncio.gather(
+        asyncio.to_thread(ModelProcess(Reply(text="ok", input_tokens=50, output_tokens=5)).start),
+        asyncio.to_thread(
+            ModelProcess(Reply(text="first token, then the rest", chunk=6, hang_after_first_delta=0.02)).start
+        ),
+    )
     with tempfile.TemporaryDirectory(prefix="openhermit-bench-") as tmp:
         embedded: EmbeddedPostgres | None = None
         if database_url is None:
@@ -117,7 +131,7 @@ async def running_stack(database_url: str | None = None) -> AsyncIterator[Stack]
             async with httpx.AsyncClient(
                 base_url=gateway.url, headers=HEADERS, timeout=120, limits=limits
             ) as http:
-                stack = Stack(model, gateway, database_url, http)
+                stack = Stack(model, streaming, gateway, database_url, http)
                 stack._sampler = asyncio.create_task(stack._sample_connections())
                 try:
                     yield stack
@@ -128,6 +142,7 @@ async def running_stack(database_url: str | None = None) -> AsyncIterator[Stack]
         finally:
             await asyncio.to_thread(gateway.stop)
             model.stop()
+            streaming.stop()
             if embedded is not None:
                 embedded.stop()
 
