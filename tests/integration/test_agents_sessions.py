@@ -6,10 +6,11 @@ import asyncio
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from openhermit.gateway.platform import Platform
 from openhermit.store.engine import Database
-from openhermit.store.repos import instructions, sessions
+from openhermit.store.repos import instructions, sessions, turns
 from openhermit.testing.fake_model import FakeModelServer, Reply
 from tests.polling import eventually
 from tests.runtime_helpers import create_agent, open_session, point_at_fake
@@ -296,3 +297,31 @@ async def test_config_and_security_round_trip(client: httpx.AsyncClient) -> None
     assert (await client.get("/api/agents/conf/security", headers=H)).json() == {"access": "private"}
     assert (await client.get("/api/agents/ghost/config", headers=H)).status_code == 404
     assert (await client.get("/api/agents/conf/config")).status_code == 401
+
+
+async def test_a_turn_left_without_a_worker_in_this_process_is_ended_once_its_lease_runs_out(
+    client: httpx.AsyncClient, db: Database, platform: Platform
+) -> None:
+    await create_agent(client, H, "orphan")
+    await open_session(client, H, "orphan", "s")
+    async with db.transaction() as tx:
+        await turns.insert_turn(tx, "orphan", "s", message_id=None, request={"correlationId": "c-1"})
+        assert await sessions.start_running(tx, "orphan", "s") is not None
+        claimed = await turns.claim_next(
+            tx, "orphan", "s", owner=platform.runtime.instance_id, lease_seconds=60
+        )
+    assert claimed is not None
+    assert await platform.recovery.sweep() == 0  # its lease still runs: a worker here may hold it
+    async with db.transaction() as tx:
+        await tx.execute(
+            text("UPDATE turns SET lease_expires_at = now() - interval '1 second' WHERE id = :id"),
+            {"id": claimed.id},
+        )
+    assert await platform.recovery.sweep() == 1
+    async with db.transaction() as tx:
+        session = await sessions.get_record(tx, "orphan", "s")
+        turn = await turns.get_turn(tx, claimed.id)
+    assert session is not None
+    assert session.status == "idle"
+    assert turn is not None
+    assert turn.status == "error"

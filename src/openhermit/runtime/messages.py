@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from openhermit.errors import Conflict, InboxReadOnly
 from openhermit.protocol.agent_config import AgentConfig
 from openhermit.protocol.sessions import SessionMessage, SessionRecord
 from openhermit.runtime.access import AgentAccess
 from openhermit.runtime.journal import NewEvent
-from openhermit.runtime.runner import AgentRunner
+from openhermit.runtime.runner import AgentRunner, ClaimedTurn
 from openhermit.store.engine import Tx
 from openhermit.store.notify import notify
 from openhermit.store.repos import agents, receipts, sessions, turns
+from openhermit.store.repos.events import StoredEvent
+from openhermit.store.repos.turns import TurnRow
 
 DESCRIPTION_MAX = 80
 PREVIEW_MAX = 200
@@ -91,6 +94,16 @@ async def _count_message(tx: Tx, agent_id: str, session_id: str, text: str) -> N
     )
 
 
+class _Stored(NamedTuple):
+    """A message stored by `_accept`, to publish and run once its transaction commits."""
+
+    session: SessionRecord
+    turn: TurnRow | None
+    events: list[StoredEvent]
+    interrupt_running: bool  # the session's running turn is to be interrupted
+    triggered: bool  # a turn was asked for (group chatter does not ask)
+
+
 async def post_message(
     runner: AgentRunner,
     session_id: str,
@@ -108,71 +121,103 @@ async def post_message(
         raise InboxReadOnly("The inbox session is read-only.")
     access.check_sender(message.sender)
     correlation = message.message_id or f"m-{uuid.uuid4().hex[:16]}"
-    interrupt_running = False
     deps = runner.deps
-    async with deps.db.transaction() as tx:
-        session = await _writable(tx, runner, session_id, access)
-        triggered = not (session.type == "group" and message.mentioned is False)
-        if message.message_id and not await receipts.insert_receipt(
-            tx, runner.agent_id, session_id, message.message_id
-        ):
-            seen = await receipts.find_receipt(tx, runner.agent_id, session_id, message.message_id)
-            turn_id = seen.turn_id if seen else None
-            return Accepted(
-                session_id, message.message_id, correlation, turn_id, turn_id is not None, deduped=True
-            )
-        turn = None
-        if triggered:
-            policy = (
-                session.concurrency
-                or await agents.configured_concurrency(tx, runner.agent_id)
-                or AgentConfig.model_fields["concurrency"].default
-            )
-            busy = policy != "queue" and await turns.has_queued(tx, runner.agent_id, session_id)
-            if busy and policy == "reject":
-                raise Conflict("A turn is already running in this session.")
-            if busy and policy == "interrupt":
-                await turns.cancel_queued(tx, runner.agent_id, session_id)
-                await turns.request_interrupt(tx, runner.agent_id, session_id)
-                await _ask_peers_to_interrupt(tx, runner, session_id)
-                interrupt_running = True
-            request = {
-                "correlationId": correlation,
-                "additionalInstruction": message.additional_instruction,
-                "senderName": message.sender.display_name if message.sender else None,
-                "userId": access.user_id,
-                "role": "owner" if access.is_admin else access.role,
-                "channel": access.caller.channel,
-                "channelUserId": access.caller.channel_user_id,
-                **(turn_options or {}),
-            }
-            turn = await turns.insert_turn(
-                tx, runner.agent_id, session_id, message_id=message.message_id, request=request
-            )
-        stored = await deps.journal.write(
-            tx,
-            runner.agent_id,
-            session_id,
-            [NewEvent("user", _user_payload(message, correlation), content=message.text)],
-            turn.id if turn else None,
-        )
-        await _count_message(tx, runner.agent_id, session_id, message.text)
-        if message.message_id:
-            await receipts.complete_receipt(
-                tx,
-                runner.agent_id,
-                session_id,
-                message.message_id,
-                event_id=stored[0].id,
-                turn_id=turn.id if turn else None,
-            )
-    deps.journal.publish(stored)
+    first: asyncio.Future[ClaimedTurn | None] | None = None  # the session's new worker, if any
+    claimed: ClaimedTurn | None = None
+    try:
+        async with deps.db.transaction() as tx:
+            accepted = await _accept(tx, runner, session_id, message, access, correlation, turn_options)
+            if isinstance(accepted, Accepted):
+                return accepted  # a retry of a message seen before
+            session, turn, stored, interrupt_running, triggered = accepted
+            if turn is not None and not interrupt_running:
+                # An idle session: claim the turn right here, one commit instead of two.
+                first = runner.reserve(session_id)
+                if first is not None:
+                    claimed = await runner.claim_in(tx, session_id)
+    except BaseException:
+        claimed = None  # rolled back: nothing was claimed
+        raise
+    finally:
+        if first is not None and not first.done():  # done: the runner closed meanwhile
+            first.set_result(claimed)  # None: the worker claims for itself
+    deps.journal.publish(stored + (claimed.events if claimed else []))
     deps.metrics.messages.labels(runner.agent_id, session.source.kind).inc()
     if interrupt_running:
         runner.interrupt(session_id)
-    if turn is not None:
+    if turn is not None and first is None:
         runner.kick(session_id)
     return Accepted(session_id, message.message_id, correlation, turn.id if turn else None, triggered)
+
+
+async def _accept(
+    tx: Tx,
+    runner: AgentRunner,
+    session_id: str,
+    message: SessionMessage,
+    access: AgentAccess,
+    correlation: str,
+    turn_options: dict[str, Any] | None,
+) -> Accepted | _Stored:
+    """Store the message (and queue its turn) in the caller's transaction; for a retried
+    `messageId`, the earlier acceptance instead."""
+    interrupt_running = False
+    session = await _writable(tx, runner, session_id, access)
+    triggered = not (session.type == "group" and message.mentioned is False)
+    if message.message_id and not await receipts.insert_receipt(
+        tx, runner.agent_id, session_id, message.message_id
+    ):
+        seen = await receipts.find_receipt(tx, runner.agent_id, session_id, message.message_id)
+        turn_id = seen.turn_id if seen else None
+        return Accepted(
+            session_id, message.message_id, correlation, turn_id, turn_id is not None, deduped=True
+        )
+    turn = None
+    if triggered:
+        policy = (
+            session.concurrency
+            or await agents.configured_concurrency(tx, runner.agent_id)
+            or AgentConfig.model_fields["concurrency"].default
+        )
+        busy = policy != "queue" and await turns.has_queued(tx, runner.agent_id, session_id)
+        if busy and policy == "reject":
+            raise Conflict("A turn is already running in this session.")
+        if busy and policy == "interrupt":
+            await turns.cancel_queued(tx, runner.agent_id, session_id)
+            await turns.request_interrupt(tx, runner.agent_id, session_id)
+            await _ask_peers_to_interrupt(tx, runner, session_id)
+            interrupt_running = True
+        request = {
+            "correlationId": correlation,
+            "additionalInstruction": message.additional_instruction,
+            "senderName": message.sender.display_name if message.sender else None,
+            "userId": access.user_id,
+            "role": "owner" if access.is_admin else access.role,
+            "channel": access.caller.channel,
+            "channelUserId": access.caller.channel_user_id,
+            **(turn_options or {}),
+        }
+        turn = await turns.insert_turn(
+            tx, runner.agent_id, session_id, message_id=message.message_id, request=request
+        )
+    stored = await runner.deps.journal.write(
+        tx,
+        runner.agent_id,
+        session_id,
+        [NewEvent("user", _user_payload(message, correlation), content=message.text)],
+        turn.id if turn else None,
+    )
+    await _count_message(tx, runner.agent_id, session_id, message.text)
+    if message.message_id:
+        await receipts.complete_receipt(
+            tx,
+            runner.agent_id,
+            session_id,
+            message.message_id,
+            event_id=stored[0].id,
+            turn_id=turn.id if turn else None,
+        )
+    return _Stored(session, turn, stored, interrupt_running, triggered)
 
 
 async def append_message(

@@ -1,8 +1,9 @@
 """Crash safety: turns whose gateway died are ended visibly, and their queues run on.
 
 A running turn names its process (`lease_owner`) and renews a lease. A process is known to be
-dead when its liveness lock is free (PostgreSQL released it with the connection) or its lease
-expired. Any process may end such a turn: it stores `error` + `agent_end`, marks the turn
+dead when its liveness lock is free (PostgreSQL released it with the connection); a turn is
+known to be abandoned when its lease expired, whichever process owns it. Any process may end
+such a turn: it stores `error` + `agent_end`, marks the turn
 `error`, sets the session idle, and runs the messages queued behind it.
 """
 
@@ -40,10 +41,13 @@ class Recovery:
                 owner = turn.owner or ""
                 if owner and owner != self.deps.instance_id and owner not in alive:
                     alive[owner] = await owner_is_alive(tx, owner)
+        # A lease runs out only when nobody renews it: its process is gone, or (for this one)
+        # the turn lost its worker, e.g. when the agent was stopped between accepting a message
+        # with its claim and the worker picking it up.
         dead = [
             t
             for t in running
-            if t.owner != self.deps.instance_id and (t.expired or not alive.get(t.owner or "", False))
+            if t.expired or (t.owner != self.deps.instance_id and not alive.get(t.owner or "", False))
         ]
         ended = 0
         for turn in dead:

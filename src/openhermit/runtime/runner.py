@@ -103,6 +103,14 @@ class TurnInputs(NamedTuple):
     history: list[StoredEvent]
 
 
+class ClaimedTurn(NamedTuple):
+    """A turn marked running, with its inputs and the `agent_start` to publish after commit."""
+
+    turn: TurnRow
+    inputs: TurnInputs | None
+    events: list[StoredEvent]
+
+
 class AgentRunner:
     def __init__(self, agent_id: str, deps: RuntimeDeps) -> None:
         self.agent_id = agent_id
@@ -154,16 +162,32 @@ class AgentRunner:
                 self._drain(session_id), name=f"turns:{session_id}"
             )
 
-    async def _drain(self, session_id: str) -> None:
+    def reserve(self, session_id: str) -> asyncio.Future[ClaimedTurn | None] | None:
+        """Start the session's worker with its first turn to come from the caller, who claims it
+        (`claim_in`) in the transaction that accepts a message and hands it over once that has
+        committed (None: the worker claims for itself). None when a worker already runs it."""
+        if session_id in self._workers:
+            return None
+        self.touch()
+        first: asyncio.Future[ClaimedTurn | None] = asyncio.get_running_loop().create_future()
+        self._workers[session_id] = asyncio.create_task(
+            self._drain(session_id, first), name=f"turns:{session_id}"
+        )
+        return first
+
+    async def _drain(self, session_id: str, first: asyncio.Future[ClaimedTurn | None] | None = None) -> None:
         try:
+            claimed = await first if first is not None else None
             while True:
-                self._pending.discard(session_id)
-                claimed = await self._claim(session_id)
                 if claimed is None:
-                    if session_id in self._pending:
-                        continue
-                    return
-                if not await self._run(*claimed) and session_id not in self._pending:
+                    self._pending.discard(session_id)
+                    claimed = await self._claim(session_id)
+                    if claimed is None:
+                        if session_id in self._pending:
+                            continue
+                        return
+                ran, claimed = claimed, None
+                if not await self._run(ran.turn, ran.inputs) and session_id not in self._pending:
                     return  # the session's last turn ended: nothing left to claim
         except Exception:
             log.exception("turn worker of %s/%s failed", self.agent_id, session_id)
@@ -171,31 +195,42 @@ class AgentRunner:
             self._workers.pop(session_id, None)
             self.touch()
 
-    async def _claim(self, session_id: str) -> tuple[TurnRow, TurnInputs | None] | None:
-        """Claim the next queued turn, store its `agent_start` and read what the turn is built
-        from, in one transaction. The inputs are None when reading them failed: the turn then
-        reads them again itself and reports what goes wrong."""
+    async def _claim(self, session_id: str) -> ClaimedTurn | None:
+        """Claim the next queued turn in a transaction of its own."""
         try:
             async with self.deps.db.driver_transaction() as tx:
-                session = await sessions.start_running(tx, self.agent_id, session_id)  # the lock
-                if session is None:
-                    return None
-                turn = await turns.claim_next(
-                    tx, self.agent_id, session_id, owner=self.deps.instance_id, lease_seconds=LEASE_SECONDS
-                )
-                if turn is None:
-                    raise _NothingToClaim  # another worker holds it: undo the status change
-                start = NewEvent("agent_start", {"correlationId": turn.request.get("correlationId")})
-                stored = await self.deps.journal.write(tx, self.agent_id, session_id, [start], turn.id)
-                try:
-                    inputs: TurnInputs | None = await self._claimed_inputs(tx, session_id, session)
-                except Exception:
-                    log.warning("reading turn %s with its claim failed", turn.id, exc_info=True)
-                    inputs = None
+                claimed = await self.claim_in(tx, session_id)
+                if claimed is None:
+                    raise _NothingToClaim  # undo the status change
         except (turns.SessionBusy, _NothingToClaim):
             return None
-        self.deps.journal.publish(stored)
-        return turn, inputs
+        self.deps.journal.publish(claimed.events)
+        return claimed
+
+    async def claim_in(self, tx: Tx | DriverTx, session_id: str) -> ClaimedTurn | None:
+        """Claim the session's next queued turn in the caller's transaction: mark it running,
+        store its `agent_start` and read what the turn is built from. None when nothing is
+        queued or a turn of the session runs already (here or on another gateway).
+
+        The caller publishes the events once the transaction has committed. The inputs are None
+        when reading them failed: the turn then reads them again and reports what goes wrong.
+        """
+        session = await sessions.start_running(tx, self.agent_id, session_id)  # the session lock
+        if session is None:
+            return None
+        turn = await turns.claim_next(
+            tx, self.agent_id, session_id, owner=self.deps.instance_id, lease_seconds=LEASE_SECONDS
+        )
+        if turn is None:
+            return None
+        start = NewEvent("agent_start", {"correlationId": turn.request.get("correlationId")})
+        stored = await self.deps.journal.write(tx, self.agent_id, session_id, [start], turn.id)
+        try:
+            inputs: TurnInputs | None = await self._claimed_inputs(tx, session_id, session)
+        except Exception:
+            log.warning("reading turn %s with its claim failed", turn.id, exc_info=True)
+            inputs = None
+        return ClaimedTurn(turn, inputs, stored)
 
     # One turn ------------------------------------------------------------------------------
     async def _agent_setup(self, tx: Tx) -> AgentSetup | None:

@@ -75,7 +75,8 @@ async def get_turn(tx: Tx, turn_id: int) -> TurnRow | None:
 async def claim_next(
     tx: Tx | DriverTx, agent_id: str, session_id: str, *, owner: str, lease_seconds: float
 ) -> TurnRow | None:
-    """Mark the oldest queued turn of the session `running`; `SessionBusy` if one already runs."""
+    """Mark the oldest queued turn of the session `running`; None when none is queued or one
+    runs already (`SessionBusy` if a claimer without the session lock raced this one)."""
     try:
         row = await (await driver(tx)).fetchrow(_CLAIM, agent_id, session_id, owner, float(lease_seconds))
     except asyncpg.UniqueViolationError:
@@ -83,11 +84,17 @@ async def claim_next(
     return _row(as_entity(Turn, row)) if row else None
 
 
+# Claimers hold the session's lock (see `sessions.start_running`), so the NOT EXISTS is exact:
+# with a turn running, nothing is claimed (and no unique violation aborts the caller's
+# transaction, which may be the one accepting a message).
 _CLAIM = """
 UPDATE turns SET status = 'running', lease_owner = $3, started_at = now(),
   lease_expires_at = now() + make_interval(secs => $4)
 WHERE id = (
   SELECT id FROM turns WHERE agent_id = $1 AND session_id = $2 AND status = 'queued'
+    AND NOT EXISTS (
+      SELECT 1 FROM turns WHERE agent_id = $1 AND session_id = $2 AND status = 'running'
+    )
   ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED
 )
 RETURNING *
