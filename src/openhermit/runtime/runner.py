@@ -239,8 +239,7 @@ class AgentRunner:
         revision = await agents.setup_revision(tx, self.agent_id)
         if revision is None:
             return None
-        cached = self._setup
-        if cached is not None and cached.revision == revision:
+        if (cached := self._cached_setup(revision)) is not None:
             return cached
         agent = await agents.get_agent(tx, self.agent_id)
         if agent is None:
@@ -265,12 +264,16 @@ class AgentRunner:
         self._setup = with_values if secrets.persistent_in_database else setup
         return with_values
 
-    async def _claimed_inputs(self, tx: DriverTx, session_id: str, session: SessionRecord) -> TurnInputs:
+    def _cached_setup(self, revision: tuple[int, int] | None) -> AgentSetup | None:
+        """The cached setup if it is still valid at `revision`."""
+        cached = self._setup
+        return cached if cached is not None and cached.revision == revision else None
+
+    async def _claimed_inputs(self, tx: Tx | DriverTx, session_id: str, session: SessionRecord) -> TurnInputs:
         """The inputs, read in the claim's transaction; the setup only when it is cached."""
         revision = await agents.setup_revision(tx, self.agent_id)
-        cached = self._setup if self._setup is not None and self._setup.revision == revision else None
         compaction, history = await events.context_events(tx, self.agent_id, session_id)
-        return TurnInputs(revision, cached, session, compaction, history)
+        return TurnInputs(revision, self._cached_setup(revision), session, compaction, history)
 
     async def _inputs(self, tx: Tx, session_id: str) -> TurnInputs:
         setup = await self._agent_setup(tx)

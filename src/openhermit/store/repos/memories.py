@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, delete, func, literal, literal_column, or_, select
+from sqlalchemy import Integer, delete, func, literal, literal_column, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import aliased
 
 from openhermit.protocol.memory import MemoryEntry
 from openhermit.store.engine import Tx
 from openhermit.store.like import ESCAPE, escape_like
-from openhermit.store.tables.memories import Memory
+from openhermit.store.tables.memories import Memory, agent_lexeme
 
 RECALL_DEFAULT, RECALL_MAX = 10, 50
 RANK_CANDIDATES = 2_000
@@ -22,11 +22,6 @@ _WORD_SPLIT = re.compile(r"[\s/,;:]+")
 
 
 _ENGLISH = literal_column("'english'::regconfig")
-
-
-def _agent_lexeme(agent_id: str) -> ColumnElement[Any]:
-    """The query term matching the lexeme every memory of the agent carries in `content_tsv`."""
-    return func.to_tsquery(literal_column("'simple'::regconfig"), func.concat("a", func.md5(agent_id)))
 
 
 def _entry(row: Memory) -> MemoryEntry:
@@ -109,7 +104,7 @@ async def recall(tx: Tx, agent_id: str, query: str, *, limit: int | None = None)
         .where(
             Memory.agent_id == agent_id,
             func.numnode(words_query) > 0,  # only stop words: no full-text match, not every memory
-            Memory.content_tsv.op("@@")(words_query.op("&&")(_agent_lexeme(agent_id))),
+            Memory.content_tsv.op("@@")(words_query.op("&&")(agent_lexeme(agent_id))),
         )
         .limit(RANK_CANDIDATES)
         .subquery(),

@@ -5,11 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Computed, Index, Text
+from sqlalchemy import ColumnElement, Computed, Index, Text, func, literal_column
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openhermit.store.tables.base import Base, agent_ref, jsonb_array, ts_now, ts_touch
+
+AGENT_LEXEME_PREFIX = "a"  # + md5 of the agent id: one lexeme no English word produces
+
+
+def agent_lexeme(agent_id: str) -> ColumnElement[Any]:
+    """The query term that matches every memory of the agent through `content_tsv`."""
+    return func.to_tsquery(
+        literal_column("'simple'::regconfig"), func.concat(AGENT_LEXEME_PREFIX, func.md5(agent_id))
+    )
 
 
 class Memory(Base):
@@ -27,7 +36,7 @@ class Memory(Base):
         TSVECTOR,
         Computed(
             "to_tsvector('english'::regconfig, content)"
-            " || to_tsvector('simple'::regconfig, 'a' || md5(agent_id))",
+            f" || to_tsvector('simple'::regconfig, '{AGENT_LEXEME_PREFIX}' || md5(agent_id))",
             persisted=True,
         ),
         deferred=True,
