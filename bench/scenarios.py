@@ -81,6 +81,7 @@ async def throughput(
     ]
     latencies: list[float] = []
     errors = 0
+    error_kinds: dict[str, int] = {}
     deadline = time.perf_counter() + seconds
 
     async def worker(url: str) -> None:
@@ -92,10 +93,14 @@ async def throughput(
                 r = await stack.http.post(url, params={"wait": "true"}, json={"text": f"load {i}"})
                 if r.status_code != 200 or r.json().get("text") != "ok":
                     errors += 1
+                    kind = f"{r.status_code} {r.text[:160]}"
+                    error_kinds[kind] = error_kinds.get(kind, 0) + 1
                 else:
                     latencies.append((time.perf_counter() - started) * 1000)
-            except Exception:
+            except Exception as exc:
                 errors += 1
+                kind = f"{type(exc).__name__}: {exc}"[:200]
+                error_kinds[kind] = error_kinds.get(kind, 0) + 1
             i += 1
 
     cpu0, pg0, wall0 = _cpu_seconds(stack.gateway_pid), _postgres_cpu_seconds(), time.perf_counter()
@@ -109,6 +114,7 @@ async def throughput(
         "turns": done,
         "turns_per_s": round(done / wall, 1),
         "errors": errors,
+        **({"error_kinds": error_kinds} if error_kinds else {}),
         **_lat(latencies),
         "gateway_cpu_ms_per_turn": round(cpu * 1000 / max(done, 1), 2),
         "postgres_cpu_ms_per_turn": round(pg * 1000 / max(done, 1), 2),

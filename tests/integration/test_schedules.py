@@ -254,6 +254,15 @@ async def test_trigger_runs_the_prompt_as_its_creator(
     assert mine["source"]["interactive"] is False
     assert owner in mine["userIds"]
     assert fake_model.received[-1].body["model"] == "other-model"
+    # The override was the run's own: the agent's next turn asks its configured model again.
+    direct = await client.post(
+        "/api/agents/trig/sessions/inbox-like/messages",
+        params={"wait": "true"},
+        json={"text": "hi"},
+        headers=H,
+    )
+    assert direct.status_code == 200, direct.text
+    assert fake_model.received[-1].body["model"] != "other-model"
     schedule = await _schedule(client, "trig", "d")
     assert schedule["runCount"] == 1
     assert schedule["consecutiveErrors"] == 0

@@ -29,6 +29,8 @@ INTROSPECTION_PROMPT = (
     "Then answer with a one-sentence summary of what you changed."
 )
 
+_SPECS = [t.spec() for t in INTROSPECTION_TOOLS.values()]  # one list: model clients keep its JSON
+
 
 class Introspector:
     """Runs introspection for one agent, at most once at a time per session."""
@@ -49,7 +51,7 @@ class Introspector:
             self._running.discard(session_id)
 
     async def _run(self, session_id: str, reason: str) -> bool:
-        async with self.deps.db.transaction() as tx:
+        async with self.deps.db.driver_transaction() as tx:
             agent = await agents.get_agent(tx, self.agent_id)
             session = await sessions.get_record(tx, self.agent_id, session_id)
             fresh = await events.since_last_introspection(tx, self.agent_id, session_id)
@@ -105,7 +107,7 @@ class Introspector:
         request = ModelRequest(
             system=INTROSPECTION_PROMPT,
             messages=[ChatMessage(role="user", text=context)],
-            tools=[t.spec() for t in INTROSPECTION_TOOLS.values()],
+            tools=_SPECS,
             max_tokens=min(settings.max_tokens, 4096),
         )
         summary: str

@@ -46,7 +46,7 @@ class Journal:
         self, agent_id: str, session_id: str, rows: list[NewEvent], turn_id: int | None = None
     ) -> list[StoredEvent]:
         """Store rows in one transaction, then publish them."""
-        async with self.db.transaction() as tx:
+        async with self.db.driver_transaction() as tx:
             stored = await self.write(tx, agent_id, session_id, rows, turn_id)
         self.publish(stored)
         return stored

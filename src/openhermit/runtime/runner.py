@@ -6,7 +6,8 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any, NamedTuple
+from functools import cache
+from typing import Any, NamedTuple, cast
 
 from pydantic import ValidationError
 
@@ -42,6 +43,13 @@ from openhermit.store.repos.turns import TurnRow
 log = logging.getLogger(__name__)
 LEASE_SECONDS = 60.0
 APPROVAL_TIMEOUT_SECONDS = 120.0
+
+
+@cache
+def _turn_scoped(resolver_type: type) -> bool:
+    """Whether a resolver class starts and stops sandboxes with each turn (a protocol check
+    walks every member, so it is made once per class)."""
+    return issubclass(resolver_type, TurnScopedResolver)
 
 
 class _NothingToClaim(Exception):
@@ -122,6 +130,7 @@ class AgentRunner:
         self._active: dict[str, ActiveTurn] = {}
         self._background: set[asyncio.Task[Any]] = set()
         self._setup: AgentSetup | None = None
+        self._validated: tuple[tuple[int, int] | None, AgentConfig | None] = (None, None)
         self._allowed: tuple[
             tuple[int, int] | None, dict[Principal, tuple[dict[str, Tool], list[ToolSpec]]]
         ] = (None, {})
@@ -264,6 +273,19 @@ class AgentRunner:
         self._setup = with_values if secrets.persistent_in_database else setup
         return with_values
 
+    def _config(self, setup: AgentSetup) -> AgentConfig:
+        """The agent's validated configuration, validated once per setup revision (callers must
+        not change it)."""
+        revision, config = self._validated
+        if revision != setup.revision or config is None:
+            try:
+                config = AgentConfig.model_validate(setup.agent.config)
+            except ValidationError as exc:
+                message = exc.errors()[0]["msg"]
+                raise TurnSetupError(f"The agent configuration is invalid: {message}") from None
+            self._validated = (setup.revision, config)
+        return config
+
     def _cached_setup(self, revision: tuple[int, int] | None) -> AgentSetup | None:
         """The cached setup if it is still valid at `revision`."""
         cached = self._setup
@@ -311,12 +333,11 @@ class AgentRunner:
         setup = await self._with_secrets(setup)
         agent, rows, stored_rules = setup.agent, setup.instructions, setup.policies
         secret_values = setup.secrets or {}
-        try:
-            config = AgentConfig.model_validate(agent.config)
-        except ValidationError as exc:
-            raise TurnSetupError(f"The agent configuration is invalid: {exc.errors()[0]['msg']}") from None
-        if turn.request.get("model"):  # a per-turn model override (schedules)
-            config.model = config.model.model_copy(update={"model": turn.request["model"]})
+        config = self._config(setup)
+        if turn.request.get("model"):  # a per-turn model override (schedules); a copy, not the cached
+            config = config.model_copy(
+                update={"model": config.model.model_copy(update={"model": turn.request["model"]})}
+            )
         try:
             client = self.deps.models.get(config.model, secret_values, self.deps.settings.provider_api_keys)
         except MissingApiKey as exc:
@@ -392,7 +413,7 @@ class AgentRunner:
         self._active[session_id] = active
         heartbeat = asyncio.create_task(self._heartbeat(turn.id), name=f"lease:{turn.id}")
         sandboxes = self.deps.sandboxes
-        scoped = sandboxes if isinstance(sandboxes, TurnScopedResolver) else None
+        scoped = cast(TurnScopedResolver, sandboxes) if _turn_scoped(type(sandboxes)) else None
         try:
             return await self._run_claimed(turn, inputs, active, started, scoped)
         finally:

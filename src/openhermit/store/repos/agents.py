@@ -80,9 +80,9 @@ SELECT * FROM agent
 """
 
 
-async def get_agent(tx: Tx, agent_id: str) -> AgentRecord | None:
-    row = await tx.get(Agent, agent_id)
-    return _record(row) if row else None
+async def get_agent(tx: Tx | DriverTx, agent_id: str) -> AgentRecord | None:
+    row = await (await driver(tx)).fetchrow("SELECT * FROM agents WHERE agent_id = $1", agent_id)
+    return _record(as_entity(Agent, row)) if row else None
 
 
 async def setup_revision(tx: Tx | DriverTx, agent_id: str) -> tuple[int, int] | None:

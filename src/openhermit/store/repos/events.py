@@ -220,29 +220,22 @@ ORDER BY id
 """
 
 
-async def since_last_introspection(tx: Tx, agent_id: str, session_id: str) -> list[StoredEvent]:
+async def since_last_introspection(tx: Tx | DriverTx, agent_id: str, session_id: str) -> list[StoredEvent]:
     """User, assistant and error rows not yet seen by introspection."""
-    last = (
-        await tx.execute(
-            select(func.max(SessionEvent.id)).where(
-                SessionEvent.agent_id == agent_id,
-                SessionEvent.session_id == session_id,
-                SessionEvent.event_type == "introspection_end",
-            )
-        )
-    ).scalar_one()
-    rows = await tx.execute(
-        select(SessionEvent)
-        .where(
-            SessionEvent.agent_id == agent_id,
-            SessionEvent.session_id == session_id,
-            SessionEvent.event_type.in_(("user", "assistant", "error")),
-            SessionEvent.content.is_not(None),
-            SessionEvent.id > (last or 0),
-        )
-        .order_by(SessionEvent.id)
-    )
-    return [_stored(r) for r in rows.scalars()]
+    rows = await (await driver(tx)).fetch(_SINCE_INTROSPECTION, agent_id, session_id)
+    return [StoredEvent(*row) for row in rows]
+
+
+_SINCE_INTROSPECTION = f"""
+SELECT {_EVENT_COLUMNS} FROM session_events
+WHERE agent_id = $1 AND session_id = $2 AND event_type IN ('user', 'assistant', 'error')
+  AND content IS NOT NULL
+  AND id > coalesce((
+    SELECT max(id) FROM session_events
+    WHERE agent_id = $1 AND session_id = $2 AND event_type = 'introspection_end'
+  ), 0)
+ORDER BY id
+"""
 
 
 async def last_event_id(tx: Tx, agent_id: str, session_id: str) -> int:

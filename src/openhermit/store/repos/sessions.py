@@ -86,9 +86,12 @@ def _record(row: Session) -> SessionRecord:
     )
 
 
-async def get_record(tx: Tx, agent_id: str, session_id: str) -> SessionRecord | None:
-    row = await tx.get(Session, (agent_id, session_id))
-    return _record(row) if row else None
+async def get_record(tx: Tx | DriverTx, agent_id: str, session_id: str) -> SessionRecord | None:
+    row = await (await driver(tx)).fetchrow(_GET, agent_id, session_id)
+    return _record(as_entity(Session, row)) if row else None
+
+
+_GET = "SELECT * FROM sessions WHERE agent_id = $1 AND session_id = $2"
 
 
 async def hold_session(tx: Tx, agent_id: str, session_id: str) -> None:
@@ -129,7 +132,7 @@ async def lock_session(tx: Tx, agent_id: str, session_id: str) -> SessionRecord 
     return _record(as_entity(Session, row)) if row else None
 
 
-_LOCK = "SELECT * FROM sessions WHERE agent_id = $1 AND session_id = $2 FOR UPDATE"
+_LOCK = f"{_GET} FOR UPDATE"
 
 
 async def get_session(tx: Tx, agent_id: str, session_id: str) -> SessionSummary | None:
