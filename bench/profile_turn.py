@@ -59,7 +59,15 @@ class _NoProfiler:
     def stop(self) -> None: ...
 
 
-async def run(turns: int, html: Path | None, show_sql: bool, use_cprofile: bool, plain: bool) -> None:
+async def run(
+    turns: int,
+    html: Path | None,
+    show_sql: bool,
+    use_cprofile: bool,
+    plain: bool,
+    sort: str = "tottime",
+    rows: int = 40,
+) -> None:
     model = FakeModelServer().start()
     model.default = Reply(text="ok", input_tokens=50, output_tokens=5)
     model.record = False  # the request log would dominate the process's memory
@@ -143,7 +151,7 @@ async def run(turns: int, html: Path | None, show_sql: bool, use_cprofile: bool,
         return
     if use_cprofile:
         stats = pstats.Stats(profiler)
-        stats.sort_stats("tottime").print_stats(40)
+        stats.sort_stats(sort).print_stats(rows)
         _print_by_package(stats, turns)
         return
     print(profiler.output_text(unicode=False, color=False, show_all=False))
@@ -177,8 +185,10 @@ def main() -> None:
     parser.add_argument("--sql", action="store_true", help="list every statement with its count per turn")
     parser.add_argument("--cprofile", action="store_true", help="cProfile (own time)")
     parser.add_argument("--plain", action="store_true", help="no profiler: latency and CPU per turn only")
+    parser.add_argument("--sort", default="tottime", help="cProfile order (tottime, cumulative, ...)")
+    parser.add_argument("--rows", type=int, default=40, help="cProfile rows to print")
     args = parser.parse_args()
-    asyncio.run(run(args.turns, args.html, args.sql, args.cprofile, args.plain))
+    asyncio.run(run(args.turns, args.html, args.sql, args.cprofile, args.plain, args.sort, args.rows))
 
 
 if __name__ == "__main__":

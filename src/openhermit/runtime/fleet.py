@@ -109,7 +109,7 @@ class Fleet:
             return
         introspector = self.introspector(runner.agent_id)
         if completed % settings.turn_interval == 0:
-            runner.spawn(introspector.run(session_id, "turn_limit"))
+            runner.spawn(introspector.run(runner, session_id, "turn_limit"))
         key = (runner.agent_id, session_id)
         if (timer := self._idle_timers.pop(key, None)) is not None:
             timer.cancel()
@@ -121,7 +121,7 @@ class Fleet:
     def _idle_fire(self, runner: AgentRunner, session_id: str) -> None:
         self._idle_timers.pop((runner.agent_id, session_id), None)
         if not runner.is_running(session_id):
-            runner.spawn(self.introspector(runner.agent_id).run(session_id, "idle"))
+            runner.spawn(self.introspector(runner.agent_id).run(runner, session_id, "idle"))
 
     # Other processes ------------------------------------------------------------------------
     def forget(self, agent_id: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from openhermit.protocol.agent_config import AgentConfig, ModelSettings
+from openhermit.protocol.agent_config import ModelSettings
 from openhermit.runtime.context import order_for_turn
 from openhermit.runtime.deps import RuntimeDeps
 from openhermit.runtime.journal import NewEvent
@@ -13,6 +13,7 @@ from openhermit.runtime.loop import run_loop
 from openhermit.runtime.models.base import ChatMessage, ModelError, ModelRequest
 from openhermit.runtime.models.providers import MissingApiKey
 from openhermit.runtime.recorder import TurnRecorder
+from openhermit.runtime.runner import AgentRunner, TurnSetupError
 from openhermit.runtime.tools.base import ToolContext
 from openhermit.runtime.tools.catalog import INTROSPECTION_TOOLS
 from openhermit.store.repos import agents, events, sessions
@@ -40,38 +41,44 @@ class Introspector:
         self.agent_id = agent_id
         self._running: set[str] = set()
 
-    async def run(self, session_id: str, reason: str) -> bool:
-        """Introspect new rows of the session; False if nothing new, already running, or no key."""
+    async def run(self, runner: AgentRunner, session_id: str, reason: str) -> bool:
+        """Introspect new rows of the session; False if nothing new, already running, or no key.
+        `runner` is the agent's: introspection uses the setup it keeps."""
         if session_id in self._running:
             return False
         self._running.add(session_id)
         try:
-            return await self._run(session_id, reason)
+            return await self._run(runner, session_id, reason)
         finally:
             self._running.discard(session_id)
 
-    async def _run(self, session_id: str, reason: str) -> bool:
+    async def _run(self, runner: AgentRunner, session_id: str, reason: str) -> bool:
         async with self.deps.db.driver_transaction() as tx:
-            agent = await agents.get_agent(tx, self.agent_id)
+            revision = await agents.setup_revision(tx, self.agent_id)
             session = await sessions.get_record(tx, self.agent_id, session_id)
             fresh = await events.since_last_introspection(tx, self.agent_id, session_id)
-        if agent is None or session is None:
+        if revision is None or session is None:
             return False
         if reason == "new_session":
             async with self.deps.db.transaction() as tx:
                 await sessions.set_session_status(tx, self.agent_id, session_id, "inactive")
         if not fresh:
             return False
-        config = AgentConfig.model_validate(agent.config)
+        try:
+            found = await runner.setup_at(revision)
+        except TurnSetupError:
+            return False  # the turns report it
+        if found is None:
+            return False
+        setup, config = found
+        agent = setup.agent
         settings = config.model
         if config.memory.introspection.model:
             settings = ModelSettings.model_validate(
                 {**settings.model_dump(), "model": config.memory.introspection.model}
             )
         try:
-            client = self.deps.models.get(
-                settings, await self.deps.secrets.values(self.agent_id), self.deps.settings.provider_api_keys
-            )
+            client = self.deps.models.get(settings, setup.secrets or {}, self.deps.settings.provider_api_keys)
         except MissingApiKey:
             return False
         transcript = "\n".join(f"{r.event_type}: {r.content}" for r in order_for_turn(fresh, None))

@@ -15,7 +15,7 @@ from openhermit.runtime.journal import NewEvent
 from openhermit.runtime.runner import AgentRunner, ClaimedTurn
 from openhermit.store.engine import Tx
 from openhermit.store.notify import notify
-from openhermit.store.repos import agents, receipts, sessions, turns
+from openhermit.store.repos import receipts, sessions, turns
 from openhermit.store.repos.events import StoredEvent
 from openhermit.store.repos.turns import TurnRow
 
@@ -56,9 +56,13 @@ def _user_payload(message: SessionMessage, correlation_id: str) -> dict[str, Any
     return payload
 
 
-async def _writable(tx: Tx, runner: AgentRunner, session_id: str, access: AgentAccess) -> SessionRecord:
-    """Lock the session for a new message; the speaking user joins a group's participants."""
-    session = await sessions.lock_session(tx, runner.agent_id, session_id)
+async def _writable(
+    tx: Tx, runner: AgentRunner, session_id: str, access: AgentAccess
+) -> tuple[SessionRecord, str]:
+    """Lock the session for a new message; the speaking user joins a group's participants.
+    With the session, the concurrency policy that applies to it."""
+    locked = await sessions.lock_for_message(tx, runner.agent_id, session_id)
+    session, policy = locked if locked is not None else (None, None)
     if (
         session is not None
         and session.type == "group"
@@ -67,7 +71,10 @@ async def _writable(tx: Tx, runner: AgentRunner, session_id: str, access: AgentA
     ):
         await sessions.add_participant(tx, runner.agent_id, session_id, access.user_id)
         session.user_ids.append(access.user_id)
-    return access.require_session(session, session_id)
+    return access.require_session(session, session_id), policy or _DEFAULT_POLICY
+
+
+_DEFAULT_POLICY: str = AgentConfig.model_fields["concurrency"].default
 
 
 async def _ask_peers_to_interrupt(tx: Tx, runner: AgentRunner, session_id: str) -> None:
@@ -162,7 +169,7 @@ async def _accept(
     """Store the message (and queue its turn) in the caller's transaction; for a retried
     `messageId`, the earlier acceptance instead."""
     interrupt_running = False
-    session = await _writable(tx, runner, session_id, access)
+    session, policy = await _writable(tx, runner, session_id, access)
     triggered = not (session.type == "group" and message.mentioned is False)
     if message.message_id and not await receipts.insert_receipt(
         tx, runner.agent_id, session_id, message.message_id
@@ -174,11 +181,6 @@ async def _accept(
         )
     turn = None
     if triggered:
-        policy = (
-            session.concurrency
-            or await agents.configured_concurrency(tx, runner.agent_id)
-            or AgentConfig.model_fields["concurrency"].default
-        )
         busy = policy != "queue" and await turns.has_queued(tx, runner.agent_id, session_id)
         if busy and policy == "reject":
             raise Conflict("A turn is already running in this session.")
@@ -234,7 +236,7 @@ async def append_message(
     if message.occurred_at is not None:
         payload["occurredAt"] = message.occurred_at.isoformat()
     async with deps.db.transaction() as tx:
-        session = await _writable(tx, runner, session_id, access)
+        session, _ = await _writable(tx, runner, session_id, access)
         if message.message_id and not await receipts.insert_receipt(
             tx, runner.agent_id, session_id, message.message_id
         ):

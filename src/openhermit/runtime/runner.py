@@ -224,8 +224,8 @@ class AgentRunner:
         The caller publishes the events once the transaction has committed. The inputs are None
         when reading them failed: the turn then reads them again and reports what goes wrong.
         """
-        session = await sessions.start_running(tx, self.agent_id, session_id)  # the session lock
-        if session is None:
+        started = await sessions.start_running(tx, self.agent_id, session_id)  # the session lock
+        if started is None:
             return None
         turn = await turns.claim_next(
             tx, self.agent_id, session_id, owner=self.deps.instance_id, lease_seconds=LEASE_SECONDS
@@ -235,7 +235,7 @@ class AgentRunner:
         start = NewEvent("agent_start", {"correlationId": turn.request.get("correlationId")})
         stored = await self.deps.journal.write(tx, self.agent_id, session_id, [start], turn.id)
         try:
-            inputs: TurnInputs | None = await self._claimed_inputs(tx, session_id, session)
+            inputs: TurnInputs | None = await self._claimed_inputs(tx, session_id, started)
         except Exception:
             log.warning("reading turn %s with its claim failed", turn.id, exc_info=True)
             inputs = None
@@ -273,6 +273,21 @@ class AgentRunner:
         self._setup = with_values if secrets.persistent_in_database else setup
         return with_values
 
+    async def setup_at(
+        self, revision: tuple[int, int] | None, known: AgentSetup | None = None
+    ) -> tuple[AgentSetup, AgentConfig] | None:
+        """The agent's setup at `revision`, with its secret values, and its validated
+        configuration: `known`, else the cached one, else read now (it changed since). None when
+        the agent no longer exists; `TurnSetupError` when its configuration is invalid."""
+        setup = known or self._cached_setup(revision)
+        if setup is None and revision is not None:
+            async with self.deps.db.transaction() as tx:
+                setup = await self._agent_setup(tx)
+        if setup is None:
+            return None
+        setup = await self._with_secrets(setup)
+        return setup, self._config(setup)
+
     def _config(self, setup: AgentSetup) -> AgentConfig:
         """The agent's validated configuration, validated once per setup revision (callers must
         not change it)."""
@@ -291,11 +306,13 @@ class AgentRunner:
         cached = self._setup
         return cached if cached is not None and cached.revision == revision else None
 
-    async def _claimed_inputs(self, tx: Tx | DriverTx, session_id: str, session: SessionRecord) -> TurnInputs:
+    async def _claimed_inputs(
+        self, tx: Tx | DriverTx, session_id: str, started: sessions.Started
+    ) -> TurnInputs:
         """The inputs, read in the claim's transaction; the setup only when it is cached."""
-        revision = await agents.setup_revision(tx, self.agent_id)
+        revision = started.setup_revision
         compaction, history = await events.context_events(tx, self.agent_id, session_id)
-        return TurnInputs(revision, self._cached_setup(revision), session, compaction, history)
+        return TurnInputs(revision, self._cached_setup(revision), started.session, compaction, history)
 
     async def _inputs(self, tx: Tx, session_id: str) -> TurnInputs:
         setup = await self._agent_setup(tx)
@@ -324,16 +341,13 @@ class AgentRunner:
         if inputs is None:
             async with self.deps.db.transaction() as tx:
                 inputs = await self._inputs(tx, session_id)
-        revision, setup, session, compaction, history = inputs
-        if revision is not None and setup is None:  # changed since it was cached: read it now
-            async with self.deps.db.transaction() as tx:
-                setup = await self._agent_setup(tx)
-        if setup is None or session is None:
+        revision, known, session, compaction, history = inputs
+        found = await self.setup_at(revision, known)
+        if found is None or session is None:
             raise TurnSetupError("The agent or session no longer exists.")
-        setup = await self._with_secrets(setup)
+        setup, config = found
         agent, rows, stored_rules = setup.agent, setup.instructions, setup.policies
         secret_values = setup.secrets or {}
-        config = self._config(setup)
         if turn.request.get("model"):  # a per-turn model override (schedules); a copy, not the cached
             config = config.model_copy(
                 update={"model": config.model.model_copy(update={"model": turn.request["model"]})}
@@ -546,8 +560,10 @@ class AgentRunner:
         rows = active.deferred + rows  # the final answer is stored with the end of the turn
         try:
             async with self.deps.db.driver_transaction() as tx:
-                tally = await sessions.complete_turn(tx, self.agent_id, session_id, turn.id)  # the lock
-                if not await turns.finish_running(tx, turn.id, status=status, result=outcome, error=error):
+                tally = await turns.end_running(
+                    tx, self.agent_id, session_id, turn.id, status=status, result=outcome, error=error
+                )
+                if tally is None:
                     raise _EndedElsewhere
                 stored = await self.deps.journal.write(tx, self.agent_id, session_id, rows, turn.id)
         except _EndedElsewhere:

@@ -11,7 +11,6 @@ connection decode them back to Python values on the way out).
 
 from __future__ import annotations
 
-import json
 from functools import cache
 from types import SimpleNamespace
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy import inspect
 
+from openhermit.protocol import json_text
 from openhermit.store.engine import DriverTx, Tx
 from openhermit.store.tables.base import Base
 
@@ -46,8 +46,8 @@ async def driver(tx: Tx | DriverTx) -> asyncpg.Connection:
 
 
 def to_json(value: Any) -> str:
-    """A JSON/JSONB parameter, serialised as SQLAlchemy would."""
-    return json.dumps(value)
+    """A JSON/JSONB parameter, serialised as SQLAlchemy's statements do (`open_database`)."""
+    return json_text.dumps(value)
 
 
 @cache

@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from openhermit.errors import ConfigError
+from openhermit.protocol import json_text
 
 Tx = AsyncSession
 """A unit of work: repositories take one, never commit; the caller owns it."""
@@ -94,6 +95,8 @@ def open_database(url: str, *, pool_size: int = 10, application_name: str = "ope
         pool_timeout=30,
         pool_recycle=1800,
         connect_args={"timeout": 10, "server_settings": {"application_name": application_name}},
+        json_serializer=json_text.dumps,
+        json_deserializer=json_text.loads,
     )
     return Database(engine=engine, sessionmaker=async_sessionmaker(engine, expire_on_commit=False), url=url)
 

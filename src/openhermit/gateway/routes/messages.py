@@ -228,7 +228,7 @@ async def checkpoint(
     introspector = platform_of(request).fleet.introspector(agent_id)
     runner.busy += 1
     try:
-        done = await introspector.run(session_id, reason)
+        done = await introspector.run(runner, session_id, reason)
     finally:
         runner.busy -= 1
     return Checkpointed(checkpointed=done)

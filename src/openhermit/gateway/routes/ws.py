@@ -201,7 +201,7 @@ class Connection:
         body = CheckpointParams.model_validate(params)
         await session_ops.visible_session(self.runner, self.access, body.session_id)
         introspector = platform_of(self.websocket).fleet.introspector(self.runner.agent_id)
-        return {"checkpointed": await introspector.run(body.session_id, body.reason)}
+        return {"checkpointed": await introspector.run(self.runner, body.session_id, body.reason)}
 
     async def list(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         body = ListParams.model_validate(params)

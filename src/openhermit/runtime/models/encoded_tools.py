@@ -7,18 +7,13 @@ largest part of serialising a request, so each vendor client keeps the encoding 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
+from openhermit.protocol.json_text import dumps
 from openhermit.runtime.models.base import ToolSpec
 
 CACHED_LISTS = 256
-
-
-def dumps(value: Any) -> str:
-    """Compact JSON, as the SDKs send it."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 class EncodedTools:

@@ -9,6 +9,7 @@ from typing import Any
 import openai
 from openai.types.chat import ChatCompletion
 
+from openhermit.protocol.json_text import dumps
 from openhermit.protocol.usage import Usage, UsageCost
 from openhermit.runtime.models.base import (
     ChatMessage,
@@ -25,7 +26,7 @@ from openhermit.runtime.models.base import (
     describe_failure,
     sdk_options,
 )
-from openhermit.runtime.models.encoded_tools import EncodedTools, dumps
+from openhermit.runtime.models.encoded_tools import EncodedTools
 
 _EFFORT = {"minimal": "minimal", "low": "low", "medium": "medium", "high": "high"}
 

@@ -92,20 +92,21 @@ async def setup_revision(tx: Tx | DriverTx, agent_id: str) -> tuple[int, int] | 
     and skill or MCP assignments; the fleet's with the skill and MCP registries and `*` rows.
     """
     row = await (await driver(tx)).fetchrow(_SETUP_REVISION, agent_id)
-    return (int(row[0]), int(row[1])) if row else None
+    return as_revision(row[0], row[1])
 
 
-_SETUP_REVISION = """
-SELECT a.revision, coalesce((SELECT (m.value ->> 'n')::bigint FROM meta m WHERE m.key = 'fleet_revision'), 0)
-FROM agents a WHERE a.agent_id = $1
+def as_revision(agent: int | None, fleet: int) -> tuple[int, int] | None:
+    """The pair `SETUP_REVISION_COLUMNS` read (None: no such agent)."""
+    return None if agent is None else (int(agent), int(fleet))
+
+
+SETUP_REVISION_COLUMNS = """
+(SELECT a.revision FROM agents a WHERE a.agent_id = $1),
+coalesce((SELECT (m.value ->> 'n')::bigint FROM meta m WHERE m.key = 'fleet_revision'), 0)
 """
-
-
-async def configured_concurrency(tx: Tx, agent_id: str) -> str | None:
-    """The `concurrency` of the agent's configuration, if it sets one."""
-    return await (await driver(tx)).fetchval(  # type: ignore[no-any-return]
-        "SELECT config_json ->> 'concurrency' FROM agents WHERE agent_id = $1", agent_id
-    )
+"""The agent's and the fleet's setup revisions, as two columns of any statement whose $1 is the
+agent id."""
+_SETUP_REVISION = f"SELECT {SETUP_REVISION_COLUMNS}"
 
 
 async def list_agents(tx: Tx, *, status: AgentStatus | None = None) -> list[AgentRecord]:

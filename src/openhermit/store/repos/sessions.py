@@ -18,6 +18,7 @@ from openhermit.protocol.sessions import (
 from openhermit.store.driver import as_entity, driver
 from openhermit.store.engine import DriverTx, Tx
 from openhermit.store.like import ESCAPE, escape_like
+from openhermit.store.repos.agents import SETUP_REVISION_COLUMNS, as_revision
 from openhermit.store.tables.sessions import Session
 
 
@@ -107,18 +108,28 @@ async def hold_session(tx: Tx, agent_id: str, session_id: str) -> None:
     )
 
 
-async def start_running(tx: Tx | DriverTx, agent_id: str, session_id: str) -> SessionRecord | None:
-    """Mark the session `running` if a turn of it is queued, taking its lock; the session, or
-    None (and no lock) when nothing is queued."""
+class Started(NamedTuple):
+    session: SessionRecord
+    setup_revision: tuple[int, int] | None  # the agent's setup revision (`agents.setup_revision`)
+
+
+async def start_running(tx: Tx | DriverTx, agent_id: str, session_id: str) -> Started | None:
+    """Mark the session `running` if a turn of it is queued, taking its lock; the session and
+    its agent's setup revision, or None (and no lock) when nothing is queued."""
     row = await (await driver(tx)).fetchrow(_START_RUNNING, agent_id, session_id)
-    return _record(as_entity(Session, row)) if row else None
+    if row is None:
+        return None
+    return Started(
+        _record(as_entity(Session, row)), as_revision(row["agent_revision"], row["fleet_revision"])
+    )
 
 
-_START_RUNNING = """
-UPDATE sessions SET status = 'running'
+_START_RUNNING = f"""
+WITH revision (agent_revision, fleet_revision) AS (SELECT {SETUP_REVISION_COLUMNS})
+UPDATE sessions SET status = 'running' FROM revision
 WHERE agent_id = $1 AND session_id = $2
   AND EXISTS (SELECT 1 FROM turns WHERE agent_id = $1 AND session_id = $2 AND status = 'queued')
-RETURNING *
+RETURNING sessions.*, revision.agent_revision, revision.fleet_revision
 """
 
 
@@ -133,6 +144,23 @@ async def lock_session(tx: Tx, agent_id: str, session_id: str) -> SessionRecord 
 
 
 _LOCK = f"{_GET} FOR UPDATE"
+
+
+async def lock_for_message(
+    tx: Tx | DriverTx, agent_id: str, session_id: str
+) -> tuple[SessionRecord, str | None] | None:
+    """`lock_session` for a new message, with the concurrency policy that applies to it: the
+    session's own, else its agent's configured one (None: neither sets one)."""
+    row = await (await driver(tx)).fetchrow(_LOCK_FOR_MESSAGE, agent_id, session_id)
+    return (_record(as_entity(Session, row)), row["applied_concurrency"]) if row else None
+
+
+_LOCK_FOR_MESSAGE = """
+SELECT s.*, coalesce(
+  s.concurrency, (SELECT a.config_json ->> 'concurrency' FROM agents a WHERE a.agent_id = s.agent_id)
+) AS applied_concurrency
+FROM sessions s WHERE s.agent_id = $1 AND s.session_id = $2 FOR UPDATE
+"""
 
 
 async def get_session(tx: Tx, agent_id: str, session_id: str) -> SessionSummary | None:
@@ -232,11 +260,11 @@ async def complete_turn(
     `turn_id` is the finishing turn when it is not marked finished yet; it does not count as waiting.
     As the first statement of a transaction this takes the session's lock, as `hold_session` does.
     """
-    row = await (await driver(tx)).fetchrow(_COMPLETE, agent_id, session_id, turn_id or 0)
+    row = await (await driver(tx)).fetchrow(COMPLETE_TURN, agent_id, session_id, turn_id or 0)
     return TurnTally(int(row[0]), row[1] == "running") if row else TurnTally(0, False)
 
 
-_COMPLETE = """
+COMPLETE_TURN = """
 UPDATE sessions SET completed_turn_count = completed_turn_count + 1, last_activity_at = now(),
   status = CASE WHEN EXISTS (
     SELECT 1 FROM turns WHERE agent_id = $1 AND session_id = $2

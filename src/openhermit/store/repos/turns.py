@@ -15,6 +15,7 @@ from sqlalchemy import func, select, text, update
 
 from openhermit.store.driver import as_entity, driver, to_json
 from openhermit.store.engine import DriverTx, Tx
+from openhermit.store.repos.sessions import COMPLETE_TURN, TurnTally
 from openhermit.store.tables.sessions import Turn
 
 TERMINAL = ("completed", "error", "interrupted", "cancelled")
@@ -175,19 +176,36 @@ async def running_turns(tx: Tx) -> list[RunningTurn]:
     return [RunningTurn(*row) for row in rows]
 
 
-async def finish_running(
-    tx: Tx | DriverTx, turn_id: int, *, status: str, result: dict[str, Any] | None, error: str | None
-) -> bool:
-    """Finish a turn that is still running; False when a peer already ended it."""
+async def end_running(
+    tx: Tx | DriverTx,
+    agent_id: str,
+    session_id: str,
+    turn_id: int,
+    *,
+    status: str,
+    result: dict[str, Any] | None,
+    error: str | None,
+) -> TurnTally | None:
+    """Finish a turn that is still running and count it on its session (`complete_turn`), in one
+    statement that takes the session's lock first; None when a peer already ended the turn."""
     stored = None if result is None else to_json(result)
-    found = await (await driver(tx)).fetchval(_FINISH, turn_id, status, stored, error)
-    return found is not None
+    row = await (await driver(tx)).fetchrow(
+        _END_RUNNING, agent_id, session_id, turn_id, status, stored, error
+    )
+    if row is None or row[0] is None:
+        return None
+    return TurnTally(int(row[1] or 0), row[2] == "running")
 
 
-_FINISH = """
-UPDATE turns SET status = $2, result = $3, error = $4, finished_at = now(), lease_expires_at = NULL
-WHERE id = $1 AND status = 'running'
-RETURNING id
+# The turn's UPDATE waits for the session's (its one-time filter reads `tally`), so the locks
+# are taken in the order every other writer of both takes them: the session, then its turns.
+_END_RUNNING = f"""
+WITH tally AS ({COMPLETE_TURN}), ended AS (
+  UPDATE turns SET status = $4, result = $5, error = $6, finished_at = now(), lease_expires_at = NULL
+  WHERE id = $3 AND status = 'running' AND (SELECT count(*) FROM tally) >= 0
+  RETURNING id
+)
+SELECT (SELECT id FROM ended), (SELECT completed_turn_count FROM tally), (SELECT status FROM tally)
 """
 
 
