@@ -13,7 +13,7 @@ from openhermit.protocol.sessions import SessionMessage, SessionRecord
 from openhermit.runtime.access import AgentAccess
 from openhermit.runtime.journal import NewEvent
 from openhermit.runtime.runner import AgentRunner, ClaimedTurn
-from openhermit.store.engine import Tx
+from openhermit.store.engine import DriverTx
 from openhermit.store.notify import notify
 from openhermit.store.repos import receipts, sessions, turns
 from openhermit.store.repos.events import StoredEvent
@@ -57,7 +57,7 @@ def _user_payload(message: SessionMessage, correlation_id: str) -> dict[str, Any
 
 
 async def _writable(
-    tx: Tx, runner: AgentRunner, session_id: str, access: AgentAccess
+    tx: DriverTx, runner: AgentRunner, session_id: str, access: AgentAccess
 ) -> tuple[SessionRecord, str]:
     """Lock the session for a new message; the speaking user joins a group's participants.
     With the session, the concurrency policy that applies to it."""
@@ -77,7 +77,7 @@ async def _writable(
 _DEFAULT_POLICY: str = AgentConfig.model_fields["concurrency"].default
 
 
-async def _ask_peers_to_interrupt(tx: Tx, runner: AgentRunner, session_id: str) -> None:
+async def _ask_peers_to_interrupt(tx: DriverTx, runner: AgentRunner, session_id: str) -> None:
     """The running turn may belong to another gateway process: ask them all (at commit)."""
     message = {"o": runner.deps.instance_id, "interrupt": {"a": runner.agent_id, "s": session_id}}
     await notify(tx, message)
@@ -87,7 +87,7 @@ async def interrupt_session(runner: AgentRunner, session_id: str) -> bool:
     """End the session's running turn, wherever it runs; False when none runs."""
     if runner.interrupt(session_id):
         return True
-    async with runner.deps.db.transaction() as tx:
+    async with runner.deps.db.driver_transaction() as tx:
         if not await turns.request_interrupt(tx, runner.agent_id, session_id):
             return False
         await _ask_peers_to_interrupt(tx, runner, session_id)
@@ -95,7 +95,7 @@ async def interrupt_session(runner: AgentRunner, session_id: str) -> bool:
     return True
 
 
-async def _count_message(tx: Tx, agent_id: str, session_id: str, text: str) -> None:
+async def _count_message(tx: DriverTx, agent_id: str, session_id: str, text: str) -> None:
     await sessions.record_user_message(
         tx, agent_id, session_id, preview=text[:PREVIEW_MAX], fallback_description=fallback_description(text)
     )
@@ -132,7 +132,7 @@ async def post_message(
     first: asyncio.Future[ClaimedTurn | None] | None = None  # the session's new worker, if any
     claimed: ClaimedTurn | None = None
     try:
-        async with deps.db.transaction() as tx:
+        async with deps.db.driver_transaction() as tx:
             accepted = await _accept(tx, runner, session_id, message, access, correlation, turn_options)
             if isinstance(accepted, Accepted):
                 return accepted  # a retry of a message seen before
@@ -158,7 +158,7 @@ async def post_message(
 
 
 async def _accept(
-    tx: Tx,
+    tx: DriverTx,
     runner: AgentRunner,
     session_id: str,
     message: SessionMessage,
@@ -235,7 +235,7 @@ async def append_message(
     payload = _user_payload(message, correlation)
     if message.occurred_at is not None:
         payload["occurredAt"] = message.occurred_at.isoformat()
-    async with deps.db.transaction() as tx:
+    async with deps.db.driver_transaction() as tx:
         session, _ = await _writable(tx, runner, session_id, access)
         if message.message_id and not await receipts.insert_receipt(
             tx, runner.agent_id, session_id, message.message_id

@@ -676,7 +676,7 @@ class AgentRunner:
     async def send_to_session(self, session_id: str, text: str) -> int:
         """A proactive message from the agent into another of its sessions."""
         payload = {"text": text, "final": False, "metadata": {"source": "session_send"}}
-        async with self.deps.db.transaction() as tx:
+        async with self.deps.db.driver_transaction() as tx:
             stored = await self.deps.journal.write(
                 tx, self.agent_id, session_id, [NewEvent("assistant", payload, content=text)], None
             )

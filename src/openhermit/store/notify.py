@@ -22,7 +22,7 @@ import asyncpg
 from sqlalchemy import text
 
 from openhermit.store.driver import driver
-from openhermit.store.engine import Tx, to_libpq_url
+from openhermit.store.engine import DriverTx, Tx, to_libpq_url
 
 CHANNEL = "openhermit"
 MAX_PAYLOAD_BYTES = 7900  # PostgreSQL's limit is 8000
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[[dict[str, Any]], None]
 
 
-async def notify(tx: Tx, message: dict[str, Any]) -> None:
+async def notify(tx: Tx | DriverTx, message: dict[str, Any]) -> None:
     """Queue a notification in the caller's transaction (delivered at commit)."""
     await (await driver(tx)).execute("SELECT pg_notify($1, $2)", CHANNEL, encode(message))
 

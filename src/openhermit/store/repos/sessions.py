@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import delete, func, select, update
@@ -220,12 +219,12 @@ async def set_session_status(tx: Tx, agent_id: str, session_id: str, status: Ses
     )
 
 
-async def touch_session(tx: Tx, agent_id: str, session_id: str, at: datetime | None = None) -> None:
-    await tx.execute(
-        update(Session)
-        .where(Session.agent_id == agent_id, Session.session_id == session_id)
-        .values(last_activity_at=at or func.now())
-    )
+async def touch_session(tx: Tx | DriverTx, agent_id: str, session_id: str) -> None:
+    """Mark activity in the session now."""
+    await (await driver(tx)).execute(_TOUCH, agent_id, session_id)
+
+
+_TOUCH = "UPDATE sessions SET last_activity_at = now() WHERE agent_id = $1 AND session_id = $2"
 
 
 async def count_sessions(tx: Tx) -> int:
@@ -233,7 +232,7 @@ async def count_sessions(tx: Tx) -> int:
 
 
 async def record_user_message(
-    tx: Tx, agent_id: str, session_id: str, *, preview: str, fallback_description: str
+    tx: Tx | DriverTx, agent_id: str, session_id: str, *, preview: str, fallback_description: str
 ) -> None:
     """Count an accepted message; the first one also becomes the fallback description."""
     await (await driver(tx)).execute(_COUNT_MESSAGE, agent_id, session_id, preview, fallback_description)
@@ -299,14 +298,12 @@ async def delete_session(tx: Tx, agent_id: str, session_id: str) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def add_participant(tx: Tx, agent_id: str, session_id: str, user_id: str) -> None:
+async def add_participant(tx: Tx | DriverTx, agent_id: str, session_id: str, user_id: str) -> None:
     """Add a user to the session's participants (once)."""
-    await tx.execute(
-        update(Session)
-        .where(
-            Session.agent_id == agent_id,
-            Session.session_id == session_id,
-            ~Session.user_ids.contains([user_id]),
-        )
-        .values(user_ids=Session.user_ids.concat(func.jsonb_build_array(user_id)))
-    )
+    await (await driver(tx)).execute(_ADD_PARTICIPANT, agent_id, session_id, user_id)
+
+
+_ADD_PARTICIPANT = """
+UPDATE sessions SET user_ids = user_ids || jsonb_build_array($3::text)
+WHERE agent_id = $1 AND session_id = $2 AND NOT user_ids @> jsonb_build_array($3::text)
+"""

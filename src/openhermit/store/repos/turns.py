@@ -54,7 +54,7 @@ def _row(turn: Turn) -> TurnRow:
 
 
 async def insert_turn(
-    tx: Tx, agent_id: str, session_id: str, *, message_id: str | None, request: dict[str, Any]
+    tx: Tx | DriverTx, agent_id: str, session_id: str, *, message_id: str | None, request: dict[str, Any]
 ) -> TurnRow | None:
     """Queue a turn; None when a turn with this `message_id` already exists in the session."""
     row = await (await driver(tx)).fetchrow(_INSERT, agent_id, session_id, message_id, to_json(request))
@@ -112,25 +112,27 @@ async def finish_turn(
     )
 
 
-async def has_queued(tx: Tx, agent_id: str, session_id: str) -> bool:
-    found = await tx.execute(
-        select(Turn.id)
-        .where(
-            Turn.agent_id == agent_id, Turn.session_id == session_id, Turn.status.in_(("queued", "running"))
-        )
-        .limit(1)
-    )
-    return found.first() is not None
+async def has_queued(tx: Tx | DriverTx, agent_id: str, session_id: str) -> bool:
+    """Whether a turn of the session is queued or running."""
+    found = await (await driver(tx)).fetchval(_HAS_QUEUED, agent_id, session_id)
+    return found is not None
 
 
-async def cancel_queued(tx: Tx, agent_id: str, session_id: str) -> list[int]:
-    result = await tx.execute(
-        update(Turn)
-        .where(Turn.agent_id == agent_id, Turn.session_id == session_id, Turn.status == "queued")
-        .values(status="cancelled", finished_at=func.now())
-        .returning(Turn.id)
-    )
-    return list(result.scalars())
+_HAS_QUEUED = """
+SELECT 1 FROM turns WHERE agent_id = $1 AND session_id = $2 AND status IN ('queued', 'running') LIMIT 1
+"""
+
+
+async def cancel_queued(tx: Tx | DriverTx, agent_id: str, session_id: str) -> list[int]:
+    rows = await (await driver(tx)).fetch(_CANCEL_QUEUED, agent_id, session_id)
+    return [row[0] for row in rows]
+
+
+_CANCEL_QUEUED = """
+UPDATE turns SET status = 'cancelled', finished_at = now()
+WHERE agent_id = $1 AND session_id = $2 AND status = 'queued'
+RETURNING id
+"""
 
 
 async def cancel_turn(tx: Tx, turn_id: int) -> bool:
@@ -231,11 +233,14 @@ async def stalled_queues(tx: Tx, *, older_than_seconds: float) -> list[tuple[str
     return [(a, s) for a, s in rows]
 
 
-async def request_interrupt(tx: Tx, agent_id: str, session_id: str) -> bool:
+async def request_interrupt(tx: Tx | DriverTx, agent_id: str, session_id: str) -> bool:
     """Flag the session's running turn for interruption; False when none runs."""
-    result = await tx.execute(
-        update(Turn)
-        .where(Turn.agent_id == agent_id, Turn.session_id == session_id, Turn.status == "running")
-        .values(interrupt_requested=True)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    found = await (await driver(tx)).fetchval(_REQUEST_INTERRUPT, agent_id, session_id)
+    return found is not None
+
+
+_REQUEST_INTERRUPT = """
+UPDATE turns SET interrupt_requested = true
+WHERE agent_id = $1 AND session_id = $2 AND status = 'running'
+RETURNING 1
+"""
