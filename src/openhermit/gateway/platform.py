@@ -71,7 +71,11 @@ class Platform:
         this one's liveness."""
         listener = Listener(self.store.db.url, self.runtime.instance_id)
         relay = Relay(
-            self.runtime.instance_id, self.runtime.bus, listener.send, self.runtime.journal.catch_up
+            self.runtime.instance_id,
+            self.runtime.bus,
+            listener.send,
+            self.runtime.journal.catch_up,
+            peers=lambda: listener.has_peers,
         )
         relay.on_agent_changed.append(self.fleet.forget)
         relay.on_agent_changed.append(self.fleet.capabilities_changed)

@@ -26,9 +26,10 @@ class Journal:
 
         Other processes are notified at commit; pending deltas of the session go out first.
         """
-        if self.relay is not None:
-            await self.relay.flush(agent_id, session_id)
-        announce = self.relay.stored_message(agent_id, session_id) if self.relay is not None else None
+        relay = self.relay if self.relay is not None and self.relay.has_peers() else None
+        if relay is not None:
+            await relay.flush(agent_id, session_id)
+        announce = relay.stored_message(agent_id, session_id) if relay is not None else None
         return await events.append_events(tx, agent_id, session_id, rows, turn_id=turn_id, announce=announce)
 
     def last_id(self, agent_id: str, session_id: str) -> int:

@@ -5,6 +5,8 @@ other process with subscribers on that session reads the new rows by id and publ
 locally. Token deltas are not stored: they are batched (a few milliseconds) and sent as one
 NOTIFY `{o, a, s, l, d: [...]}`, and always flushed before the next stored event of the
 session, so remote subscribers see the same order as local ones.
+
+Neither is sent while no other gateway process listens (`has_peers`, see `store/notify.py`).
 """
 
 from __future__ import annotations
@@ -30,8 +32,10 @@ class Relay:
         bus: EventBus,
         send: Callable[[dict[str, Any]], Awaitable[None]],
         catch_up: Callable[[str, str, int], Awaitable[None]],
+        peers: Callable[[], bool] = lambda: True,
     ) -> None:
         self.instance_id = instance_id
+        self.has_peers = peers  # False: no other process listens, nothing needs relaying
         self.bus = bus
         self._send = send
         self._catch_up = catch_up
@@ -53,6 +57,8 @@ class Relay:
         return {"o": self.instance_id, "a": agent_id, "s": session_id}
 
     def push_delta(self, envelope: Envelope) -> None:
+        if not self.has_peers():
+            return
         key = (envelope.agent_id, envelope.session_id)
         self._pending.setdefault(key, []).append(envelope.event.wire())
         self._last[key] = envelope.id
@@ -86,7 +92,7 @@ class Relay:
 
     # Incoming ------------------------------------------------------------------------------
     def receive(self, message: dict[str, Any]) -> None:
-        if message.get("o") == self.instance_id:
+        if message.get("o") == self.instance_id or "hello" in message or "here" in message:
             return
         if "agent" in message:
             for callback in self.on_agent_changed:

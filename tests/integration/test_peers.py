@@ -1,0 +1,84 @@
+"""A gateway knows whether other gateway processes share its database. Alone, it sends none of
+the notifications only peers would read (stored-event notices, token deltas); a peer that starts
+is known at once, and one that stops is forgotten at the next count."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import asyncpg
+
+from openhermit.protocol.events import TextDelta
+from openhermit.runtime.bus import EventBus
+from openhermit.runtime.journal import Journal, NewEvent
+from openhermit.runtime.relay import DELTA_BATCH_SECONDS, Relay
+from openhermit.store.engine import Database, to_libpq_url
+from openhermit.store.notify import CHANNEL, Listener
+from openhermit.store.repos import agents
+from tests.polling import eventually
+
+CHECK_SECONDS = 0.2
+
+
+async def _journal(db: Database, listener: Listener, instance_id: str) -> Journal:
+    journal = Journal(db, EventBus())
+    journal.relay = Relay(
+        instance_id, journal.bus, listener.send, journal.catch_up, peers=lambda: listener.has_peers
+    )
+    return journal
+
+
+async def _turn_of_events(journal: Journal, db: Database) -> None:
+    """What a turn sends: a streamed delta, then stored rows."""
+    journal.flash("a1", "s1", TextDelta(session_id="s1", text="hel"))
+    await asyncio.sleep(DELTA_BATCH_SECONDS * 3)
+    async with db.driver_transaction() as tx:
+        stored = await journal.write(tx, "a1", "s1", [NewEvent("user", {"text": "hi"}, content="hi")], None)
+    journal.publish(stored)
+
+
+async def test_a_lone_gateway_relays_nothing_and_a_starting_peer_is_known_at_once(
+    db: Database, db_url: str, tmp_path: Path
+) -> None:
+    async with db.transaction() as tx:
+        await agents.insert_agent(tx, "a1", workspace_dir=str(tmp_path / "a1"))
+    watcher = await asyncpg.connect(to_libpq_url(db_url))  # a plain connection: not a gateway
+    heard: list[dict[str, object]] = []
+    await watcher.add_listener(CHANNEL, lambda _c, _p, _ch, payload: heard.append(json.loads(payload)))
+    first = Listener(db_url, "gw-1", peer_check_seconds=CHECK_SECONDS)
+    second = Listener(db_url, "gw-2", peer_check_seconds=CHECK_SECONDS)
+    try:
+        await first.start()
+        journal = await _journal(db, first, "gw-1")
+        await eventually(lambda: _heard(heard, "gw-1"), what="the first gateway's hello")
+        assert not first.has_peers
+
+        heard.clear()
+        await _turn_of_events(journal, db)
+        await asyncio.sleep(0.2)  # a notice would have arrived by now
+        assert heard == []  # alone: no stored-event notice, no relayed delta
+
+        await second.start()
+        assert second.has_peers  # it counted the first gateway's connection
+        assert first.has_peers  # it heard the second one's hello
+        heard.clear()
+        await _turn_of_events(journal, db)
+        notices = await eventually(lambda: _heard(heard, "gw-1"), lambda found: len(found) >= 2)
+        assert {"d", "id"} <= {key for notice in notices for key in notice}  # the delta and the rows
+
+        await second.stop()
+        await eventually(lambda: _alone(first), what="the stopped peer forgotten")
+    finally:
+        await second.stop()
+        await first.stop()
+        await watcher.close()
+
+
+async def _heard(heard: list[dict[str, object]], origin: str) -> list[dict[str, object]]:
+    return [notice for notice in heard if notice.get("o") == origin]
+
+
+async def _alone(listener: Listener) -> bool:
+    return not listener.has_peers
