@@ -6,6 +6,7 @@ import asyncio
 import base64
 import signal
 import socket
+import time
 from pathlib import Path
 
 import asyncpg
@@ -35,12 +36,25 @@ async def _insert_agent(pgdata: Path) -> None:
         handle.stop()  # releases our hold only: the gateway still holds the server
 
 
+def _idle_connection_stays_usable(url: str) -> None:
+    """A kept-alive connection idle longer than a client's own idle timeout (httpx: 5 s) is
+    still open: the client closes it first, never the gateway while a request is on its way."""
+    host, port = url.removeprefix("http://").split(":")
+    request = f"GET /health HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        for wait in (0, 6):
+            time.sleep(wait)
+            conn.sendall(request)
+            assert conn.recv(4096).startswith(b"HTTP/1.1 200")
+
+
 def test_embedded_start_stop_and_reuse(tmp_path: Path) -> None:
     home = tmp_path / "home"
     gateway = GatewayProcess(home, GATEWAY_ADMIN_TOKEN="e2e-admin").start()
     try:
         assert httpx.get(f"{gateway.url}/health").json() == {"ok": True, "role": "gateway"}
         assert _postmaster_running(home / "pgdata")
+        _idle_connection_stays_usable(gateway.url)
         asyncio.run(_insert_agent(home / "pgdata"))
     finally:
         code = gateway.stop(signal.SIGINT)

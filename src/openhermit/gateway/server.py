@@ -18,6 +18,7 @@ from openhermit.gateway.app import create_app
 from openhermit.gateway.platform import start_platform
 
 log = logging.getLogger("openhermit.gateway")
+KEEP_ALIVE_SECONDS = 75
 
 
 def check_port_free(host: str, port: int) -> None:
@@ -50,6 +51,10 @@ async def serve(settings: Settings) -> None:
             proxy_headers=False,
             ws_ping_interval=30.0,
             ws_ping_timeout=30.0,
+            # Longer than clients' and load balancers' idle timeouts (httpx: 5 s, most load
+            # balancers: 60 s), so the client side always closes an idle connection first.
+            # With equal timeouts a request sent as the server closes fails with a read error.
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
         )
         server = uvicorn.Server(config)
         log.info("gateway listening on http://%s:%d", settings.host, settings.port)
