@@ -306,10 +306,11 @@ async def test_a_turn_left_without_a_worker_in_this_process_is_ended_once_its_le
     await open_session(client, H, "orphan", "s")
     async with db.transaction() as tx:
         await turns.insert_turn(tx, "orphan", "s", message_id=None, request={"correlationId": "c-1"})
-        assert await sessions.start_running(tx, "orphan", "s") is not None
-        claimed = await turns.claim_next(
+        claim = await turns.claim_next(
             tx, "orphan", "s", owner=platform.runtime.instance_id, lease_seconds=60
         )
+    assert claim is not None
+    claimed = claim.turn
     assert claimed is not None
     assert await platform.recovery.sweep() == 0  # its lease still runs: a worker here may hold it
     async with db.transaction() as tx:

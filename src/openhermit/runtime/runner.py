@@ -224,14 +224,12 @@ class AgentRunner:
         The caller publishes the events once the transaction has committed. The inputs are None
         when reading them failed: the turn then reads them again and reports what goes wrong.
         """
-        started = await sessions.start_running(tx, self.agent_id, session_id)  # the session lock
-        if started is None:
-            return None
-        turn = await turns.claim_next(
+        claim = await turns.claim_next(  # takes the session lock
             tx, self.agent_id, session_id, owner=self.deps.instance_id, lease_seconds=LEASE_SECONDS
         )
-        if turn is None:
+        if claim is None or claim.turn is None:
             return None
+        started, turn = claim
         start = NewEvent("agent_start", {"correlationId": turn.request.get("correlationId")})
         stored = await self.deps.journal.write(tx, self.agent_id, session_id, [start], turn.id)
         try:

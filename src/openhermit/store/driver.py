@@ -56,6 +56,7 @@ def _attribute_names(model: type[Base]) -> tuple[tuple[str, str], ...]:
     return tuple((attr.columns[0].name, attr.key) for attr in inspect(model).column_attrs)
 
 
-def as_entity(model: type[Base], row: asyncpg.Record) -> Any:
-    """A driver row with the mapped class's attribute names, for the repositories' converters."""
-    return SimpleNamespace(**{key: row[name] for name, key in _attribute_names(model)})
+def as_entity(model: type[Base], row: asyncpg.Record, prefix: str = "") -> Any:
+    """A driver row with the mapped class's attribute names, for the repositories' converters
+    (its columns named `prefix` + column name, when a statement returns two tables' rows)."""
+    return SimpleNamespace(**{key: row[prefix + name] for name, key in _attribute_names(model)})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+import asyncpg
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
@@ -112,24 +113,21 @@ class Started(NamedTuple):
     setup_revision: tuple[int, int] | None  # the agent's setup revision (`agents.setup_revision`)
 
 
-async def start_running(tx: Tx | DriverTx, agent_id: str, session_id: str) -> Started | None:
-    """Mark the session `running` if a turn of it is queued, taking its lock; the session and
-    its agent's setup revision, or None (and no lock) when nothing is queued."""
-    row = await (await driver(tx)).fetchrow(_START_RUNNING, agent_id, session_id)
-    if row is None:
-        return None
-    return Started(
-        _record(as_entity(Session, row)), as_revision(row["agent_revision"], row["fleet_revision"])
-    )
+def started(row: asyncpg.Record) -> Started:
+    """What `START_RUNNING` returned."""
+    session = _record(as_entity(Session, row))
+    return Started(session, as_revision(row["agent_revision"], row["fleet_revision"]))
 
 
-_START_RUNNING = f"""
-WITH revision (agent_revision, fleet_revision) AS (SELECT {SETUP_REVISION_COLUMNS})
-UPDATE sessions SET status = 'running' FROM revision
+START_RUNNING = f"""
+UPDATE sessions SET status = 'running'
+FROM (SELECT {SETUP_REVISION_COLUMNS}) AS revision (agent_revision, fleet_revision)
 WHERE agent_id = $1 AND session_id = $2
   AND EXISTS (SELECT 1 FROM turns WHERE agent_id = $1 AND session_id = $2 AND status = 'queued')
 RETURNING sessions.*, revision.agent_revision, revision.fleet_revision
 """
+"""Mark the session `running` if a turn of it is queued, taking its lock; the session and its
+agent's setup revision (`started`). No row, and no lock, when nothing is queued."""
 
 
 async def lock_session(tx: Tx, agent_id: str, session_id: str) -> SessionRecord | None:

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 from sqlalchemy import func, select, text, update
 
 from openhermit.store.driver import as_entity, driver, to_json
 from openhermit.store.engine import DriverTx, Tx
-from openhermit.store.repos.sessions import COMPLETE_TURN, TurnTally
+from openhermit.store.repos import sessions
+from openhermit.store.repos.sessions import COMPLETE_TURN, Started, TurnTally
 from openhermit.store.tables.sessions import Turn
 
 TERMINAL = ("completed", "error", "interrupted", "cancelled")
@@ -73,32 +74,50 @@ async def get_turn(tx: Tx, turn_id: int) -> TurnRow | None:
     return _row(turn) if turn else None
 
 
+class Claim(NamedTuple):
+    started: Started  # the session, now marked running, and its agent's setup revision
+    turn: TurnRow | None  # None: a turn of the session runs already
+
+
 async def claim_next(
     tx: Tx | DriverTx, agent_id: str, session_id: str, *, owner: str, lease_seconds: float
-) -> TurnRow | None:
-    """Mark the oldest queued turn of the session `running`; None when none is queued or one
-    runs already (`SessionBusy` if a claimer without the session lock raced this one)."""
+) -> Claim | None:
+    """Mark the session running and its oldest queued turn `running`, in one statement that
+    takes the session's lock first (`sessions.START_RUNNING`). None, and no lock, when nothing
+    is queued; no turn when one runs already (`SessionBusy` if a claimer that waited for the
+    lock raced another one)."""
     try:
         row = await (await driver(tx)).fetchrow(_CLAIM, agent_id, session_id, owner, float(lease_seconds))
     except asyncpg.UniqueViolationError:
         raise SessionBusy(f"{agent_id}/{session_id}") from None  # running here or on another gateway
-    return _row(as_entity(Turn, row)) if row else None
+    if row is None:
+        return None
+    turn = _row(as_entity(Turn, row, "turn_")) if row["turn_id"] is not None else None
+    return Claim(sessions.started(row), turn)
 
 
-# Claimers hold the session's lock (see `sessions.start_running`), so the NOT EXISTS is exact:
-# with a turn running, nothing is claimed (and no unique violation aborts the caller's
-# transaction, which may be the one accepting a message).
-_CLAIM = """
-UPDATE turns SET status = 'running', lease_owner = $3, started_at = now(),
-  lease_expires_at = now() + make_interval(secs => $4)
-WHERE id = (
-  SELECT id FROM turns WHERE agent_id = $1 AND session_id = $2 AND status = 'queued'
-    AND NOT EXISTS (
-      SELECT 1 FROM turns WHERE agent_id = $1 AND session_id = $2 AND status = 'running'
-    )
-  ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED
+# The turn is locked only once joined with the session row `started` updated, so the session's
+# lock is taken first, as by every other writer of both. Holding it, the NOT EXISTS is exact:
+# with a turn running nothing is claimed, and no unique violation aborts the caller's
+# transaction (which may be the one accepting a message). A claimer that had to wait for the
+# lock reads turns as they were when it began, and may then hit the unique index instead.
+_CLAIM = f"""
+WITH started AS ({sessions.START_RUNNING}),
+claimed AS (
+  UPDATE turns SET status = 'running', lease_owner = $3, started_at = now(),
+    lease_expires_at = now() + make_interval(secs => $4)
+  WHERE id = (
+    SELECT t.id FROM turns t, started
+    WHERE t.agent_id = $1 AND t.session_id = $2 AND t.status = 'queued'
+      AND NOT EXISTS (
+        SELECT 1 FROM turns r WHERE r.agent_id = $1 AND r.session_id = $2 AND r.status = 'running'
+      )
+    ORDER BY t.id LIMIT 1 FOR UPDATE OF t SKIP LOCKED
+  )
+  RETURNING *
 )
-RETURNING *
+SELECT started.*, {", ".join(f"claimed.{c.name} AS turn_{c.name}" for c in Turn.__table__.columns)}
+FROM started LEFT JOIN claimed ON true
 """
 
 
