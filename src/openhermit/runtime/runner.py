@@ -52,6 +52,24 @@ def _turn_scoped(resolver_type: type) -> bool:
     return issubclass(resolver_type, TurnScopedResolver)
 
 
+_TOOLSETS: dict[tuple[str, ...], tuple[dict[str, Tool], list[ToolSpec]]] = {}
+TOOLSETS_KEPT = 256
+
+
+def _toolset(names: tuple[str, ...]) -> tuple[dict[str, Tool], list[ToolSpec]]:
+    """The built-in tools of these names and their specs: one mapping and one list per distinct
+    set, shared by every runner of the process, so model clients encode each distinct tool
+    list once for the whole fleet instead of once per agent."""
+    found = _TOOLSETS.get(names)
+    if found is None:
+        if len(_TOOLSETS) >= TOOLSETS_KEPT:
+            _TOOLSETS.pop(next(iter(_TOOLSETS)))  # the oldest
+        tools = turn_tools()
+        chosen = {name: tools[name] for name in names}
+        found = _TOOLSETS[names] = (chosen, [tool.spec() for tool in chosen.values()])
+    return found
+
+
 class _NothingToClaim(Exception):
     """The session's queued turn is being claimed by another worker."""
 
@@ -327,12 +345,12 @@ class AgentRunner:
             self._allowed = (revision, {})
         found = self._allowed[1].get(principal)
         if found is None:
-            allowed = {
-                name: tool
+            allowed = tuple(
+                name
                 for name, tool in turn_tools().items()
                 if tool_decision(principal, rules, name, tool.default_grants) != "deny"
-            }
-            found = self._allowed[1][principal] = (allowed, [t.spec() for t in allowed.values()])
+            )
+            found = self._allowed[1][principal] = _toolset(allowed)
         return found
 
     async def _prepare(self, turn: TurnRow, session_id: str, inputs: TurnInputs | None) -> PreparedTurn:
