@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import http.client
+import json
 import signal
 import socket
 import time
@@ -40,12 +42,16 @@ def _idle_connection_stays_usable(url: str) -> None:
     """A kept-alive connection idle longer than a client's own idle timeout (httpx: 5 s) is
     still open: the client closes it first, never the gateway while a request is on its way."""
     host, port = url.removeprefix("http://").split(":")
-    request = f"GET /health HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
-    with socket.create_connection((host, int(port)), timeout=10) as conn:
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
         for wait in (0, 6):
             time.sleep(wait)
-            conn.sendall(request)
-            assert conn.recv(4096).startswith(b"HTTP/1.1 200")
+            conn.request("GET", "/health")  # on the same connection: http.client keeps it open
+            response = conn.getresponse()
+            assert response.status == 200
+            assert json.loads(response.read()) == {"ok": True, "role": "gateway"}
+    finally:
+        conn.close()
 
 
 def test_embedded_start_stop_and_reuse(tmp_path: Path) -> None:
