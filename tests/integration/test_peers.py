@@ -1,11 +1,13 @@
 """A gateway knows whether other gateway processes share its database. Alone, it sends none of
 the notifications only peers would read (stored-event notices, token deltas); a peer that starts
-is known at once, and one that stops is forgotten at the next count."""
+is known at once, and one that stops is forgotten at the next count. What a gateway keeps per
+session for delivering events stays bounded however many sessions it has seen."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -17,6 +19,7 @@ from openhermit.runtime.relay import DELTA_BATCH_SECONDS, Relay
 from openhermit.store.engine import Database, to_libpq_url
 from openhermit.store.notify import CHANNEL, Listener
 from openhermit.store.repos import agents
+from openhermit.store.repos.events import StoredEvent
 from tests.polling import eventually
 
 CHECK_SECONDS = 0.2
@@ -82,3 +85,25 @@ async def _heard(heard: list[dict[str, object]], origin: str) -> list[dict[str, 
 
 async def _alone(listener: Listener) -> bool:
     return not listener.has_peers
+
+
+async def test_the_journal_remembers_the_last_id_of_recent_sessions_only(db: Database) -> None:
+    """A long-running gateway sees ever more sessions; what it keeps per session is bounded,
+    and a forgotten session's next stored event makes its deltas follow it again."""
+    journal = Journal(db, EventBus(), last_ids_kept=2)
+    now = datetime.now(UTC)
+
+    def stored(session_id: str, event_id: int) -> StoredEvent:
+        return StoredEvent(event_id, "a1", session_id, now, "agent_start", {}, None, None, 1)
+
+    for event_id, session_id in enumerate(["s1", "s2", "s3"], start=10):
+        journal.publish([stored(session_id, event_id)])
+    assert [journal.last_id("a1", s) for s in ("s1", "s2", "s3")] == [0, 11, 12]
+
+    with journal.bus.subscribe("a1", "s1") as sub:
+        journal.publish([stored("s1", 13)])
+        journal.flash("a1", "s1", TextDelta(session_id="s1", text="hel"))
+        first, delta = await sub.get(), await sub.get()
+    assert first is not None
+    assert delta is not None
+    assert (first.id, delta.id, delta.event.type) == (13, 13, "text_delta")

@@ -11,13 +11,19 @@ from openhermit.store.repos import events
 from openhermit.store.repos.events import EventDraft as NewEvent
 from openhermit.store.repos.events import StoredEvent
 
+LAST_IDS_KEPT = 65_536
+
 
 class Journal:
-    def __init__(self, db: Database, bus: EventBus) -> None:
+    def __init__(self, db: Database, bus: EventBus, *, last_ids_kept: int = LAST_IDS_KEPT) -> None:
         self.db = db
         self.bus = bus
         self.relay: Relay | None = None  # set when other gateway processes may be listening
+        # The last stored id published per session, for the most recently active sessions only:
+        # a long-running gateway sees ever more sessions. A forgotten session's next turn
+        # publishes its `agent_start` before any delta, which records it again.
         self._last_id: dict[tuple[str, str], int] = {}
+        self._last_ids_kept = last_ids_kept
 
     async def write(
         self, tx: Tx | DriverTx, agent_id: str, session_id: str, rows: list[NewEvent], turn_id: int | None
@@ -38,7 +44,9 @@ class Journal:
     def publish(self, stored: list[StoredEvent]) -> None:
         for row in stored:
             key = (row.agent_id, row.session_id)
-            self._last_id[key] = max(self._last_id.get(key, 0), row.id)
+            self._last_id[key] = max(self._last_id.pop(key, 0), row.id)  # now the most recent
+            if len(self._last_id) > self._last_ids_kept:
+                del self._last_id[next(iter(self._last_id))]  # the least recently published
             event = outbound_for(row)
             if event is not None:
                 self.bus.publish(Envelope(row.id, row.agent_id, row.session_id, event, True, row.turn_id))
