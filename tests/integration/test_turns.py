@@ -7,10 +7,11 @@ import threading
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from openhermit.gateway.platform import Platform
 from openhermit.store.engine import Database
-from openhermit.store.repos import memories, sessions
+from openhermit.store.repos import memories, sessions, turns
 from openhermit.testing.fake_model import FakeModelServer, Reply
 from tests.polling import eventually
 from tests.runtime_helpers import create_agent, open_session, parse_sse, point_at_fake
@@ -376,3 +377,32 @@ async def test_approval_times_out(
     assert result["data"]["isError"] is True
     async with db.transaction() as tx:
         assert await memories.get_memory(tx, agent, "k") is None
+
+
+async def test_a_message_behind_an_unclaimed_older_turn_waits_for_it(
+    client: httpx.AsyncClient, db: Database, fake_model: FakeModelServer, agent: str
+) -> None:
+    """A turn left queued with no worker (a crash between accepting and claiming, say) runs
+    first; the new message is stored once, after that turn's start, and answered next."""
+    async with db.driver_transaction() as tx:
+        older = await turns.insert_turn(tx, agent, "s1", message_id=None, request={"correlationId": "old"})
+    assert older is not None
+    fake_model.script(Reply(text="the older turn"), Reply(text="the new one"))
+    answer = await client.post(url(agent, "s1"), params={"wait": "true"}, json={"text": "hello"}, headers=H)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["text"] == "the new one"
+    async with db.transaction() as tx:
+        rows = (
+            await tx.execute(
+                text(
+                    "SELECT event_type, turn_id FROM session_events WHERE agent_id = :a AND session_id = 's1'"
+                    " AND event_type IN ('agent_start', 'user') ORDER BY id"
+                ),
+                {"a": agent},
+            )
+        ).all()
+        ended = await turns.get_turn(tx, older.id)
+    newer = rows[1][1]
+    assert [tuple(r) for r in rows] == [("agent_start", older.id), ("user", newer), ("agent_start", newer)]
+    assert ended is not None
+    assert ended.status == "completed"

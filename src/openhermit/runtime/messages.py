@@ -106,9 +106,23 @@ class _Stored(NamedTuple):
 
     session: SessionRecord
     turn: TurnRow | None
-    events: list[StoredEvent]
+    events: list[StoredEvent]  # the message's row, and the claimed turn's `agent_start` if any
     interrupt_running: bool  # the session's running turn is to be interrupted
     triggered: bool  # a turn was asked for (group chatter does not ask)
+
+
+@dataclass
+class _Handover:
+    """An idle session's new worker, started while accepting a message, and the turn claimed
+    for it in the accepting transaction; handed over once that has committed."""
+
+    first: asyncio.Future[ClaimedTurn | None] | None = None
+    claimed: ClaimedTurn | None = None
+
+    def settle(self) -> None:
+        """Give the worker its turn (None: it claims for itself)."""
+        if self.first is not None and not self.first.done():  # done: the runner closed meanwhile
+            self.first.set_result(self.claimed)
 
 
 async def post_message(
@@ -129,30 +143,25 @@ async def post_message(
     access.check_sender(message.sender)
     correlation = message.message_id or f"m-{uuid.uuid4().hex[:16]}"
     deps = runner.deps
-    first: asyncio.Future[ClaimedTurn | None] | None = None  # the session's new worker, if any
-    claimed: ClaimedTurn | None = None
+    handover = _Handover()
     try:
         async with deps.db.driver_transaction() as tx:
-            accepted = await _accept(tx, runner, session_id, message, access, correlation, turn_options)
+            accepted = await _accept(
+                tx, runner, session_id, message, access, correlation, turn_options, handover
+            )
             if isinstance(accepted, Accepted):
                 return accepted  # a retry of a message seen before
             session, turn, stored, interrupt_running, triggered = accepted
-            if turn is not None and not interrupt_running:
-                # An idle session: claim the turn right here, one commit instead of two.
-                first = runner.reserve(session_id)
-                if first is not None:
-                    claimed = await runner.claim_in(tx, session_id)
     except BaseException:
-        claimed = None  # rolled back: nothing was claimed
+        handover.claimed = None  # rolled back: nothing was claimed
         raise
     finally:
-        if first is not None and not first.done():  # done: the runner closed meanwhile
-            first.set_result(claimed)  # None: the worker claims for itself
-    deps.journal.publish(stored + (claimed.events if claimed else []))
+        handover.settle()
+    deps.journal.publish(stored)
     deps.metrics.messages.labels(runner.agent_id, session.source.kind).inc()
     if interrupt_running:
         runner.interrupt(session_id)
-    if turn is not None and first is None:
+    if turn is not None and handover.first is None:
         runner.kick(session_id)
     return Accepted(session_id, message.message_id, correlation, turn.id if turn else None, triggered)
 
@@ -165,9 +174,11 @@ async def _accept(
     access: AgentAccess,
     correlation: str,
     turn_options: dict[str, Any] | None,
+    handover: _Handover,
 ) -> Accepted | _Stored:
     """Store the message (and queue its turn) in the caller's transaction; for a retried
-    `messageId`, the earlier acceptance instead."""
+    `messageId`, the earlier acceptance instead. In an idle session the turn is also claimed
+    here (one commit instead of two), and the message stored with its `agent_start`."""
     interrupt_running = False
     session, policy = await _writable(tx, runner, session_id, access)
     triggered = not (session.type == "group" and message.mentioned is False)
@@ -202,21 +213,28 @@ async def _accept(
         turn = await turns.insert_turn(
             tx, runner.agent_id, session_id, message_id=message.message_id, request=request
         )
-    stored = await runner.deps.journal.write(
-        tx,
-        runner.agent_id,
-        session_id,
-        [NewEvent("user", _user_payload(message, correlation), content=message.text)],
-        turn.id if turn else None,
-    )
     await _count_message(tx, runner.agent_id, session_id, message.text)
+    row = NewEvent("user", _user_payload(message, correlation), content=message.text)
+    if turn is not None and not interrupt_running:
+        handover.first = runner.reserve(session_id)
+        if handover.first is not None:
+            handover.claimed = await runner.claim_in(tx, session_id, leading=(row, turn.id))
+    claimed = handover.claimed
+    if claimed is not None and turn is not None and claimed.turn.id == turn.id:
+        stored = claimed.events  # the message's row went in with the turn's `agent_start`
+    else:  # no claim, or an older queued turn was claimed: its `agent_start` came first
+        written = await runner.deps.journal.write(
+            tx, runner.agent_id, session_id, [row], turn.id if turn else None
+        )
+        stored = (claimed.events if claimed is not None else []) + written
+    message_event = next(e for e in stored if e.event_type == "user")
     if message.message_id:
         await receipts.complete_receipt(
             tx,
             runner.agent_id,
             session_id,
             message.message_id,
-            event_id=stored[0].id,
+            event_id=message_event.id,
             turn_id=turn.id if turn else None,
         )
     return _Stored(session, turn, stored, interrupt_running, triggered)

@@ -234,11 +234,15 @@ class AgentRunner:
         self.deps.journal.publish(claimed.events)
         return claimed
 
-    async def claim_in(self, tx: Tx | DriverTx, session_id: str) -> ClaimedTurn | None:
+    async def claim_in(
+        self, tx: Tx | DriverTx, session_id: str, *, leading: tuple[NewEvent, int] | None = None
+    ) -> ClaimedTurn | None:
         """Claim the session's next queued turn in the caller's transaction: mark it running,
         store its `agent_start` and read what the turn is built from. None when nothing is
         queued or a turn of the session runs already (here or on another gateway).
 
+        `leading`: a row and the turn it belongs to; when that is the turn claimed, the row is
+        stored just before `agent_start`, in the same statement (the message that queued it).
         The caller publishes the events once the transaction has committed. The inputs are None
         when reading them failed: the turn then reads them again and reports what goes wrong.
         """
@@ -248,8 +252,10 @@ class AgentRunner:
         if claim is None or claim.turn is None:
             return None
         started, turn = claim
-        start = NewEvent("agent_start", {"correlationId": turn.request.get("correlationId")})
-        stored = await self.deps.journal.write(tx, self.agent_id, session_id, [start], turn.id)
+        rows = [NewEvent("agent_start", {"correlationId": turn.request.get("correlationId")})]
+        if leading is not None and leading[1] == turn.id:
+            rows.insert(0, leading[0])
+        stored = await self.deps.journal.write(tx, self.agent_id, session_id, rows, turn.id)
         try:
             inputs: TurnInputs | None = await self._claimed_inputs(tx, session_id, started)
         except Exception:
