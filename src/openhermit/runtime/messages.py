@@ -61,7 +61,7 @@ async def _writable(
 ) -> tuple[SessionRecord, str]:
     """Lock the session for a new message; the speaking user joins a group's participants.
     With the session, the concurrency policy that applies to it."""
-    locked = await sessions.lock_for_message(tx, runner.agent_id, session_id)
+    locked = await sessions.lock_session(tx, runner.agent_id, session_id)
     session, policy = locked if locked is not None else (None, None)
     if (
         session is not None
@@ -222,12 +222,13 @@ async def _accept(
     claimed = handover.claimed
     if claimed is not None and turn is not None and claimed.turn.id == turn.id:
         stored = claimed.events  # the message's row went in with the turn's `agent_start`
+        message_event = stored[0]
     else:  # no claim, or an older queued turn was claimed: its `agent_start` came first
         written = await runner.deps.journal.write(
             tx, runner.agent_id, session_id, [row], turn.id if turn else None
         )
+        message_event = written[0]
         stored = (claimed.events if claimed is not None else []) + written
-    message_event = next(e for e in stored if e.event_type == "user")
     if message.message_id:
         await receipts.complete_receipt(
             tx,

@@ -95,9 +95,8 @@ async def visible_session(runner: AgentRunner, access: AgentAccess, session_id: 
 async def delete_session(runner: AgentRunner, access: AgentAccess, session_id: str) -> None:
     """Remove a session row (its events stay); not the inbox, a group, or a running session."""
     async with runner.deps.db.transaction() as tx:
-        record = access.require_session(
-            await sessions.lock_session(tx, runner.agent_id, session_id), session_id
-        )
+        locked = await sessions.lock_session(tx, runner.agent_id, session_id)
+        record = access.require_session(locked.session if locked else None, session_id)
         if session_id == "inbox":
             raise Invalid("The inbox session cannot be deleted.")
         if record.type == "group":

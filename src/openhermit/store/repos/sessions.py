@@ -130,29 +130,23 @@ RETURNING sessions.*, revision.agent_revision, revision.fleet_revision
 agent's setup revision (`started`). No row, and no lock, when nothing is queued."""
 
 
-async def lock_session(tx: Tx, agent_id: str, session_id: str) -> SessionRecord | None:
-    """Read the session and hold its row lock until the transaction ends.
+class Locked(NamedTuple):
+    session: SessionRecord
+    concurrency: str | None  # the session's policy, else its agent's configured one (None: neither)
+
+
+async def lock_session(tx: Tx | DriverTx, agent_id: str, session_id: str) -> Locked | None:
+    """Read the session, with the concurrency policy that applies to it, and hold its row lock
+    until the transaction ends.
 
     Accepting a message takes this lock first, so per session the order of turns, the order
     of stored messages and the concurrency-policy check all agree.
     """
     row = await (await driver(tx)).fetchrow(_LOCK, agent_id, session_id)
-    return _record(as_entity(Session, row)) if row else None
+    return Locked(_record(as_entity(Session, row)), row["applied_concurrency"]) if row else None
 
 
-_LOCK = f"{_GET} FOR UPDATE"
-
-
-async def lock_for_message(
-    tx: Tx | DriverTx, agent_id: str, session_id: str
-) -> tuple[SessionRecord, str | None] | None:
-    """`lock_session` for a new message, with the concurrency policy that applies to it: the
-    session's own, else its agent's configured one (None: neither sets one)."""
-    row = await (await driver(tx)).fetchrow(_LOCK_FOR_MESSAGE, agent_id, session_id)
-    return (_record(as_entity(Session, row)), row["applied_concurrency"]) if row else None
-
-
-_LOCK_FOR_MESSAGE = """
+_LOCK = """
 SELECT s.*, coalesce(
   s.concurrency, (SELECT a.config_json ->> 'concurrency' FROM agents a WHERE a.agent_id = s.agent_id)
 ) AS applied_concurrency
