@@ -289,3 +289,42 @@ def test_slow_subscriber_is_cut_off_without_blocking_others() -> None:
     while not slow._queue.empty():
         drained.append(slow._queue.get_nowait())
     assert drained[-1] is None  # the stream ends; the client resumes by id
+
+
+async def test_a_turn_ended_by_a_peer_is_not_ended_again_by_its_owner(
+    client: httpx.AsyncClient, db: Database, fake_model: FakeModelServer, platform: Platform
+) -> None:
+    """A peer that believed the owner dead ended its turn; the owner's late answer changes
+    nothing: one `agent_end`, the turn counted once, and the session runs its next turn."""
+    agent = await _agent(client, db, fake_model, "ended-elsewhere")
+    answer = threading.Event()
+    fake_model.script(Reply(text="too late", hold=answer), Reply(text="next"))
+    url = URL.format(a=agent)
+    try:
+        assert (await client.post(url, json={"text": "first"}, headers=H)).status_code == 200
+        running = f"SELECT count(*) FROM turns WHERE agent_id = '{agent}' AND status = 'running'"
+        await eventually(lambda: _count(db, running), lambda n: n == 1, what="the turn running")
+        await eventually(
+            lambda: asyncio.sleep(0, len(fake_model.received)), lambda n: n == 1, what="the model called"
+        )
+        async with db.transaction() as tx:
+            await tx.execute(
+                text("UPDATE turns SET lease_expires_at = now() - interval '1 second' WHERE agent_id = :a"),
+                {"a": agent},
+            )
+        assert await platform.recovery.sweep() == 1
+    finally:
+        answer.set()
+    second = await client.post(url, params={"wait": "true"}, json={"text": "second"}, headers=H)
+    assert second.json()["text"] == "next"
+    await _settled(db, agent)
+    ends = f"SELECT count(*) FROM session_events WHERE agent_id = '{agent}' AND event_type = 'agent_end'"
+    assert await _count(db, ends) == 2
+    late = f"SELECT count(*) FROM session_events WHERE agent_id = '{agent}' AND content = 'too late'"
+    assert await _count(db, late) == 0
+    statuses = f"SELECT string_agg(status, ',' ORDER BY id) FROM turns WHERE agent_id = '{agent}'"
+    async with db.transaction() as tx:
+        assert (await tx.execute(text(statuses))).scalar_one() == "error,completed"
+        tally = "SELECT completed_turn_count, status FROM sessions WHERE agent_id = :a AND session_id = 's'"
+        row = (await tx.execute(text(tally), {"a": agent})).one()
+    assert tuple(row) == (2, "idle")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from openhermit.protocol.events import OutboundEvent
 from openhermit.runtime.bus import Envelope, EventBus
 from openhermit.runtime.relay import Relay
@@ -32,11 +34,18 @@ class Journal:
 
         Other processes are notified at commit; pending deltas of the session go out first.
         """
-        relay = self.relay if self.relay is not None and self.relay.has_peers() else None
-        if relay is not None:
-            await relay.flush(agent_id, session_id)
-        announce = relay.stored_message(agent_id, session_id) if relay is not None else None
+        announce = await self.announcement(agent_id, session_id)
         return await events.append_events(tx, agent_id, session_id, rows, turn_id=turn_id, announce=announce)
+
+    async def announcement(self, agent_id: str, session_id: str) -> dict[str, Any] | None:
+        """The notice to store with the session's next rows, None without peers to tell; any
+        pending deltas of the session are sent to them first. For callers that insert rows
+        themselves (as part of a larger statement), then `publish` them."""
+        relay = self.relay if self.relay is not None and self.relay.has_peers() else None
+        if relay is None:
+            return None
+        await relay.flush(agent_id, session_id)
+        return relay.stored_message(agent_id, session_id)
 
     def last_id(self, agent_id: str, session_id: str) -> int:
         return self._last_id.get((agent_id, session_id), 0)
@@ -54,9 +63,9 @@ class Journal:
     async def record(
         self, agent_id: str, session_id: str, rows: list[NewEvent], turn_id: int | None = None
     ) -> list[StoredEvent]:
-        """Store rows in one transaction, then publish them."""
-        async with self.db.driver_transaction() as tx:
-            stored = await self.write(tx, agent_id, session_id, rows, turn_id)
+        """Store rows (one statement, so no transaction around it), then publish them."""
+        async with self.db.driver_connection() as conn:
+            stored = await self.write(conn, agent_id, session_id, rows, turn_id)
         self.publish(stored)
         return stored
 

@@ -17,7 +17,7 @@ from openhermit.runtime.deps import RuntimeDeps
 from openhermit.runtime.fleet import Fleet
 from openhermit.runtime.journal import NewEvent
 from openhermit.store.notify import owner_is_alive
-from openhermit.store.repos import sessions, turns
+from openhermit.store.repos import turns
 
 log = logging.getLogger(__name__)
 LOST_MESSAGE = "The gateway running this turn stopped before it finished; the turn was ended."
@@ -67,18 +67,25 @@ class Recovery:
             NewEvent("error", {**tags, "message": LOST_MESSAGE}, content=LOST_MESSAGE),
             NewEvent("agent_end", {**tags, "status": "error"}),
         ]
-        async with self.deps.db.transaction() as tx:
-            await sessions.hold_session(tx, turn.agent_id, turn.session_id)
-            if not await turns.lock_running(tx, turn.id):
-                return False
-            stored = await self.deps.journal.write(tx, turn.agent_id, turn.session_id, rows, turn.id)
-            result = {"text": None, "toolCalls": [], "error": LOST_MESSAGE, "status": "error"}
-            await turns.finish_turn(tx, turn.id, status="error", result=result, error="gateway_lost")
-            more = await turns.has_queued(tx, turn.agent_id, turn.session_id)
-            await sessions.complete_turn(tx, turn.agent_id, turn.session_id)
-        self.deps.journal.publish(stored)
+        result = {"text": None, "toolCalls": [], "error": LOST_MESSAGE, "status": "error"}
+        announce = await self.deps.journal.announcement(turn.agent_id, turn.session_id)
+        async with self.deps.db.driver_connection() as conn:
+            ended = await turns.end_running(
+                conn,
+                turn.agent_id,
+                turn.session_id,
+                turn.id,
+                status="error",
+                result=result,
+                error="gateway_lost",
+                rows=rows,
+                announce=announce,
+            )
+        if ended is None:
+            return False
+        self.deps.journal.publish(ended.events)
         log.warning("ended turn %s of %s/%s: its gateway is gone", turn.id, turn.agent_id, turn.session_id)
-        if more:
+        if ended.tally.waiting:
             runner = await self.fleet.get(turn.agent_id)
             if runner is not None:
                 runner.kick(turn.session_id)

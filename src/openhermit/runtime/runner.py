@@ -74,10 +74,6 @@ class _NothingToClaim(Exception):
     """The session's queued turn is being claimed by another worker."""
 
 
-class _EndedElsewhere(Exception):
-    """The turn was no longer running when this process came to finish it."""
-
-
 class TurnSetupError(Exception):
     """The turn cannot start (bad config, missing key); the message is shown to the client."""
 
@@ -580,19 +576,23 @@ class AgentRunner:
             "status": status,
         }
         rows = active.deferred + rows  # the final answer is stored with the end of the turn
-        try:
-            async with self.deps.db.driver_transaction() as tx:
-                tally = await turns.end_running(
-                    tx, self.agent_id, session_id, turn.id, status=status, result=outcome, error=error
-                )
-                if tally is None:
-                    raise _EndedElsewhere
-                stored = await self.deps.journal.write(tx, self.agent_id, session_id, rows, turn.id)
-        except _EndedElsewhere:
-            # A peer already ended it (it believed this process dead); keep its record.
-            self._active.pop(session_id, None)
-            return True
+        announce = await self.deps.journal.announcement(self.agent_id, session_id)
+        async with self.deps.db.driver_connection() as conn:  # one statement: its own commit
+            ended = await turns.end_running(
+                conn,
+                self.agent_id,
+                session_id,
+                turn.id,
+                status=status,
+                result=outcome,
+                error=error,
+                rows=rows,
+                announce=announce,
+            )
         self._active.pop(session_id, None)
+        if ended is None:  # a peer already ended it (it believed this process dead); keep its record
+            return True
+        tally, stored = ended
         waiter = self._outcomes.get(turn.id)
         if waiter is not None and not waiter.done():
             waiter.set_result(outcome)

@@ -65,6 +65,13 @@ class Database:
                 if raw.is_in_transaction():  # the rollback itself was cancelled: do not reuse
                     await conn.invalidate()
 
+    @asynccontextmanager
+    async def driver_connection(self) -> AsyncIterator[DriverTx]:
+        """A pooled connection outside any transaction: each driver statement commits on its own.
+        For work that is one statement, it saves the round trips of BEGIN and COMMIT."""
+        async with self.engine.connect() as conn:
+            yield (await conn.get_raw_connection()).driver_connection  # type: ignore[misc]
+
     async def ping(self) -> None:
         """Raise `ConfigError` with one clear line when the server cannot be reached."""
         try:

@@ -83,44 +83,79 @@ async def append_events(
     """
     if not drafts:
         return []
-    params: list[Any] = [agent_id, session_id, turn_id]
-    for d in drafts:
-        params += [d.event_type, to_json(d.payload), d.content, d.user_id]
+    params = [agent_id, session_id, turn_id, *draft_params(drafts)]
     if announce is None:
         sql = _insert_sql(len(drafts))
     else:
         sql = _insert_announcing_sql(len(drafts))
         params += [CHANNEL, to_json(announce)]
     rows = await (await driver(tx)).fetch(sql, *params)
-    assigned = sorted((r[0], r[1]) for r in rows)  # identity values follow the VALUES order
+    return stored_events(agent_id, session_id, turn_id, drafts, [(r[0], r[1]) for r in rows])
+
+
+def draft_params(drafts: list[EventDraft]) -> list[Any]:
+    """The parameters of `insert_rows_sql`'s rows, four per draft."""
+    params: list[Any] = []
+    for d in drafts:
+        params += [d.event_type, to_json(d.payload), d.content, d.user_id]
+    return params
+
+
+def stored_events(
+    agent_id: str,
+    session_id: str,
+    turn_id: int | None,
+    drafts: list[EventDraft],
+    assigned: list[tuple[int, datetime]],
+) -> list[StoredEvent]:
+    """The drafts as stored, given the (id, ts) pairs an insert returned in any order: identity
+    values follow the order of the inserted rows."""
     return [
         StoredEvent(
             event_id, agent_id, session_id, ts, d.event_type, d.payload, d.content, d.user_id, turn_id
         )
-        for (event_id, ts), d in zip(assigned, drafts, strict=True)
+        for (event_id, ts), d in zip(sorted(assigned), drafts, strict=True)
     ]
 
 
 @cache
-def _insert_sql(count: int) -> str:
-    rows = ", ".join(
-        f"($1, $2, ${4 + 4 * i}, ${5 + 4 * i}, ${6 + 4 * i}, ${7 + 4 * i}, $3)" for i in range(count)
-    )
+def insert_rows_sql(count: int, first: int, when: str | None = None) -> str:
+    """An INSERT of `count` rows returning (id, ts): $1 agent, $2 session, $3 turn, and four
+    parameters per row from `$first` on (`draft_params`); only if the condition `when` holds."""
+    rows = [
+        f"(${first + 4 * i}::text, ${first + 1 + 4 * i}::jsonb, ${first + 2 + 4 * i}::text,"
+        f" ${first + 3 + 4 * i}::text)"
+        for i in range(count)
+    ]
     return (
         "INSERT INTO session_events (agent_id, session_id, event_type, payload, content, user_id, turn_id)"
-        f" VALUES {rows} RETURNING id, ts"
+        f" SELECT $1::text, $2::text, v.event_type, v.payload, v.content, v.user_id, $3::bigint"
+        f" FROM (VALUES {', '.join(rows)}) AS v(event_type, payload, content, user_id)"
+        f"{f' WHERE {when}' if when else ''} RETURNING id, ts"
+    )
+
+
+def announcing_cte(inserted: str, channel: int, message: int) -> str:
+    """A CTE `sent` that queues one notice of the rows of the CTE `inserted` (none when it is
+    empty): the message parameter with the first and last new ids added as `from` and `id`."""
+    return (
+        f"sent AS (SELECT pg_notify(${channel}::text, (${message}::jsonb"
+        f" || jsonb_build_object('from', min(id), 'id', max(id)))::text) FROM {inserted}"
+        " HAVING count(*) > 0)"
     )
 
 
 @cache
+def _insert_sql(count: int) -> str:
+    return insert_rows_sql(count, 4)
+
+
+@cache
 def _insert_announcing_sql(count: int) -> str:
-    """The insert and one `pg_notify` in a single round trip (the notification CTE yields one
-    row, so joining it keeps the inserted rows and makes PostgreSQL evaluate it)."""
-    channel, message = 4 + 4 * count, 5 + 4 * count
+    """The insert and one `pg_notify` in a single round trip (joining `sent`, one row, keeps the
+    inserted rows and makes PostgreSQL evaluate it)."""
     return (
-        f"WITH inserted AS ({_insert_sql(count)}),"
-        f" sent AS (SELECT pg_notify(${channel}::text, (${message}::jsonb"
-        " || jsonb_build_object('from', min(id), 'id', max(id)))::text) FROM inserted)"
+        f"WITH inserted AS ({_insert_sql(count)}), {announcing_cte('inserted', 4 + 4 * count, 5 + 4 * count)}"
         " SELECT inserted.id, inserted.ts FROM inserted, sent"
     )
 

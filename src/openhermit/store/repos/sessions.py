@@ -95,19 +95,6 @@ async def get_record(tx: Tx | DriverTx, agent_id: str, session_id: str) -> Sessi
 _GET = "SELECT * FROM sessions WHERE agent_id = $1 AND session_id = $2"
 
 
-async def hold_session(tx: Tx, agent_id: str, session_id: str) -> None:
-    """Take the session's row lock without reading the row.
-
-    Every transaction that changes both a session's turns and the session takes this lock
-    first, as accepting a message does, so the two can never deadlock.
-    """
-    await tx.execute(
-        select(Session.session_id)
-        .where(Session.agent_id == agent_id, Session.session_id == session_id)
-        .with_for_update()
-    )
-
-
 class Started(NamedTuple):
     session: SessionRecord
     setup_revision: tuple[int, int] | None  # the agent's setup revision (`agents.setup_revision`)
@@ -241,29 +228,6 @@ WHERE agent_id = $1 AND session_id = $2
 class TurnTally(NamedTuple):
     completed: int  # the session's completed-turn count
     waiting: bool  # other turns of the session are still queued or running
-
-
-async def complete_turn(
-    tx: Tx | DriverTx, agent_id: str, session_id: str, turn_id: int | None = None
-) -> TurnTally:
-    """Count a finished turn; the session stays `running` while turns wait, else becomes `idle`.
-
-    `turn_id` is the finishing turn when it is not marked finished yet; it does not count as waiting.
-    As the first statement of a transaction this takes the session's lock, as `hold_session` does.
-    """
-    row = await (await driver(tx)).fetchrow(COMPLETE_TURN, agent_id, session_id, turn_id or 0)
-    return TurnTally(int(row[0]), row[1] == "running") if row else TurnTally(0, False)
-
-
-COMPLETE_TURN = """
-UPDATE sessions SET completed_turn_count = completed_turn_count + 1, last_activity_at = now(),
-  status = CASE WHEN EXISTS (
-    SELECT 1 FROM turns WHERE agent_id = $1 AND session_id = $2
-      AND status IN ('queued', 'running') AND id <> $3
-  ) THEN 'running' ELSE 'idle' END
-WHERE agent_id = $1 AND session_id = $2
-RETURNING completed_turn_count, status
-"""
 
 
 async def set_working_memory(tx: Tx, agent_id: str, session_id: str, content: str) -> None:

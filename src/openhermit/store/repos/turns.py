@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any, NamedTuple
 
 import asyncpg
@@ -15,8 +16,10 @@ from sqlalchemy import func, select, text, update
 
 from openhermit.store.driver import as_entity, driver, to_json
 from openhermit.store.engine import DriverTx, Tx
-from openhermit.store.repos import sessions
-from openhermit.store.repos.sessions import COMPLETE_TURN, Started, TurnTally
+from openhermit.store.notify import CHANNEL
+from openhermit.store.repos import events, sessions
+from openhermit.store.repos.events import EventDraft, StoredEvent
+from openhermit.store.repos.sessions import Started, TurnTally
 from openhermit.store.tables.sessions import Turn
 
 TERMINAL = ("completed", "error", "interrupted", "cancelled")
@@ -121,16 +124,6 @@ FROM started LEFT JOIN claimed ON true
 """
 
 
-async def finish_turn(
-    tx: Tx, turn_id: int, *, status: str, result: dict[str, Any] | None = None, error: str | None = None
-) -> None:
-    await tx.execute(
-        update(Turn)
-        .where(Turn.id == turn_id)
-        .values(status=status, result=result, error=error, finished_at=func.now(), lease_expires_at=None)
-    )
-
-
 async def has_queued(tx: Tx | DriverTx, agent_id: str, session_id: str) -> bool:
     """Whether a turn of the session is queued or running."""
     found = await (await driver(tx)).fetchval(_HAS_QUEUED, agent_id, session_id)
@@ -197,6 +190,11 @@ async def running_turns(tx: Tx) -> list[RunningTurn]:
     return [RunningTurn(*row) for row in rows]
 
 
+class Ended(NamedTuple):
+    tally: TurnTally
+    events: list[StoredEvent]  # the rows stored with the turn's end
+
+
 async def end_running(
     tx: Tx | DriverTx,
     agent_id: str,
@@ -206,36 +204,58 @@ async def end_running(
     status: str,
     result: dict[str, Any] | None,
     error: str | None,
-) -> TurnTally | None:
-    """Finish a turn that is still running and count it on its session (`complete_turn`), in one
-    statement that takes the session's lock first; None when a peer already ended the turn."""
+    rows: list[EventDraft],
+    announce: dict[str, Any] | None = None,
+) -> Ended | None:
+    """Finish a turn that is still running, count it on its session and store `rows` (its last
+    events), all in one statement, so on a connection outside a transaction it is one round trip
+    and one commit. None, and nothing changed, when the turn is no longer running (a peer ended
+    it). `announce`: the notice for other processes (`events.append_events`).
+
+    The session is counted `running` while other turns of it wait, else `idle`.
+    """
+    if not rows:
+        raise ValueError("a turn's end stores at least one row")
     stored = None if result is None else to_json(result)
-    row = await (await driver(tx)).fetchrow(
-        _END_RUNNING, agent_id, session_id, turn_id, status, stored, error
-    )
-    if row is None or row[0] is None:
+    params = [agent_id, session_id, turn_id, status, stored, error, *events.draft_params(rows)]
+    if announce is not None:
+        params += [CHANNEL, to_json(announce)]
+    found = await (await driver(tx)).fetch(_end_running_sql(len(rows), announce is not None), *params)
+    if not found or found[0]["ended"] is None:
         return None
-    return TurnTally(int(row[1] or 0), row[2] == "running")
+    tally = TurnTally(int(found[0]["completed"] or 0), found[0]["status"] == "running")
+    assigned = [(r["id"], r["ts"]) for r in found if r["id"] is not None]
+    return Ended(tally, events.stored_events(agent_id, session_id, turn_id, rows, assigned))
 
 
-# The turn's UPDATE waits for the session's (its one-time filter reads `tally`), so the locks
-# are taken in the order every other writer of both takes them: the session, then its turns.
-_END_RUNNING = f"""
-WITH tally AS ({COMPLETE_TURN}), ended AS (
+@cache
+def _end_running_sql(count: int, announce: bool) -> str:
+    # Locks are taken in the order every other writer of both takes them: the session, then its
+    # turns. Each step reads the one before it, which orders them, and nothing changes unless
+    # the turn was still running once the session's lock was held.
+    first = 7  # $7 on: the rows' parameters, then the notice's two
+    notice = events.announcing_cte("inserted", first + 4 * count, first + 1 + 4 * count)
+    sent = f", {notice}" if announce else ""
+    return f"""
+WITH locked AS (
+  SELECT 1 FROM sessions WHERE agent_id = $1 AND session_id = $2 FOR UPDATE
+), ended AS (
   UPDATE turns SET status = $4, result = $5, error = $6, finished_at = now(), lease_expires_at = NULL
-  WHERE id = $3 AND status = 'running' AND (SELECT count(*) FROM tally) >= 0
+  WHERE id = $3 AND status = 'running' AND EXISTS (SELECT 1 FROM locked)
   RETURNING id
-)
-SELECT (SELECT id FROM ended), (SELECT completed_turn_count FROM tally), (SELECT status FROM tally)
+), tally AS (
+  UPDATE sessions SET completed_turn_count = completed_turn_count + 1, last_activity_at = now(),
+    status = CASE WHEN EXISTS (
+      SELECT 1 FROM turns WHERE agent_id = $1 AND session_id = $2
+        AND status IN ('queued', 'running') AND id <> $3
+    ) THEN 'running' ELSE 'idle' END
+  WHERE agent_id = $1 AND session_id = $2 AND EXISTS (SELECT 1 FROM ended)
+  RETURNING completed_turn_count, status
+), inserted AS ({events.insert_rows_sql(count, first, "EXISTS (SELECT 1 FROM ended)")}){sent}
+SELECT (SELECT id FROM ended) AS ended, (SELECT completed_turn_count FROM tally) AS completed,
+  (SELECT status FROM tally) AS status, inserted.id, inserted.ts
+FROM (SELECT 1) AS one LEFT JOIN inserted ON true{" LEFT JOIN sent ON true" if announce else ""}
 """
-
-
-async def lock_running(tx: Tx, turn_id: int) -> bool:
-    """Lock a running turn for ending it; False if it finished or another process has it."""
-    found = await tx.execute(
-        select(Turn.id).where(Turn.id == turn_id, Turn.status == "running").with_for_update(skip_locked=True)
-    )
-    return found.first() is not None
 
 
 async def stalled_queues(tx: Tx, *, older_than_seconds: float) -> list[tuple[str, str]]:
