@@ -406,3 +406,22 @@ async def test_a_message_behind_an_unclaimed_older_turn_waits_for_it(
     assert [tuple(r) for r in rows] == [("agent_start", older.id), ("user", newer), ("agent_start", newer)]
     assert ended is not None
     assert ended.status == "completed"
+
+
+async def test_the_model_sees_the_conversation_and_the_new_message_last(
+    client: httpx.AsyncClient, fake_model: FakeModelServer, agent: str
+) -> None:
+    """An idle session's turn is claimed as its message is stored: the context read with the
+    claim still holds that message, after the earlier exchanges, once."""
+    fake_model.script(Reply(text="one"), Reply(text="two"), Reply(text="three"))
+    for text_ in ("first", "second", "third"):
+        answer = await client.post(url(agent, "s1"), params={"wait": "true"}, json={"text": text_}, headers=H)
+        assert answer.status_code == 200, answer.text
+    sent = [(m["role"], m["content"]) for m in fake_model.received[-1].body["messages"][1:]]
+    assert sent == [
+        ("user", "first"),
+        ("assistant", "one"),
+        ("user", "second"),
+        ("assistant", "two"),
+        ("user", "third"),
+    ]

@@ -53,10 +53,10 @@ class Introspector:
             self._running.discard(session_id)
 
     async def _run(self, runner: AgentRunner, session_id: str, reason: str) -> bool:
-        async with self.deps.db.driver_transaction() as tx:
-            revision = await agents.setup_revision(tx, self.agent_id)
-            session = await sessions.get_record(tx, self.agent_id, session_id)
-            fresh = await events.since_last_introspection(tx, self.agent_id, session_id)
+        async with self.deps.db.driver_connection() as conn:  # three reads: no transaction needed
+            revision = await agents.setup_revision(conn, self.agent_id)
+            session = await sessions.get_record(conn, self.agent_id, session_id)
+            fresh = await events.since_last_introspection(conn, self.agent_id, session_id)
         if revision is None or session is None:
             return False
         if reason == "new_session":

@@ -95,10 +95,8 @@ async def interrupt_session(runner: AgentRunner, session_id: str) -> bool:
     return True
 
 
-async def _count_message(tx: DriverTx, agent_id: str, session_id: str, text: str) -> None:
-    await sessions.record_user_message(
-        tx, agent_id, session_id, preview=text[:PREVIEW_MAX], fallback_description=fallback_description(text)
-    )
+def _counted(text: str) -> sessions.MessageCount:
+    return sessions.MessageCount(text[:PREVIEW_MAX], fallback_description(text))
 
 
 class _Stored(NamedTuple):
@@ -210,10 +208,16 @@ async def _accept(
             "channelUserId": access.caller.channel_user_id,
             **(turn_options or {}),
         }
-        turn = await turns.insert_turn(
-            tx, runner.agent_id, session_id, message_id=message.message_id, request=request
+        turn = await turns.insert_turn(  # also counts the message, in the same statement
+            tx,
+            runner.agent_id,
+            session_id,
+            message_id=message.message_id,
+            request=request,
+            counting=_counted(message.text),
         )
-    await _count_message(tx, runner.agent_id, session_id, message.text)
+    else:
+        await sessions.record_user_message(tx, runner.agent_id, session_id, _counted(message.text))
     row = NewEvent("user", _user_payload(message, correlation), content=message.text)
     if turn is not None and not interrupt_running:
         handover.first = runner.reserve(session_id)
@@ -272,7 +276,7 @@ async def append_message(
             row = NewEvent("user", payload, content=message.text)
         stored = await deps.journal.write(tx, runner.agent_id, session_id, [row], None)
         if message.append_as != "assistant":
-            await _count_message(tx, runner.agent_id, session_id, message.text)
+            await sessions.record_user_message(tx, runner.agent_id, session_id, _counted(message.text))
         else:
             await sessions.touch_session(tx, runner.agent_id, session_id)
     if message.append_as != "assistant":

@@ -129,7 +129,7 @@ class ClaimedTurn(NamedTuple):
     """A turn marked running, with its inputs and the `agent_start` to publish after commit."""
 
     turn: TurnRow
-    inputs: TurnInputs | None
+    inputs: TurnInputs
     events: list[StoredEvent]
 
 
@@ -239,8 +239,7 @@ class AgentRunner:
 
         `leading`: a row and the turn it belongs to; when that is the turn claimed, the row is
         stored just before `agent_start`, in the same statement (the message that queued it).
-        The caller publishes the events once the transaction has committed. The inputs are None
-        when reading them failed: the turn then reads them again and reports what goes wrong.
+        The caller publishes the events once the transaction has committed.
         """
         claim = await turns.claim_next(  # takes the session lock
             tx, self.agent_id, session_id, owner=self.deps.instance_id, lease_seconds=LEASE_SECONDS
@@ -251,12 +250,12 @@ class AgentRunner:
         rows = [NewEvent("agent_start", {"correlationId": turn.request.get("correlationId")})]
         if leading is not None and leading[1] == turn.id:
             rows.insert(0, leading[0])
-        stored = await self.deps.journal.write(tx, self.agent_id, session_id, rows, turn.id)
-        try:
-            inputs: TurnInputs | None = await self._claimed_inputs(tx, session_id, started)
-        except Exception:
-            log.warning("reading turn %s with its claim failed", turn.id, exc_info=True)
-            inputs = None
+        announce = await self.deps.journal.announcement(self.agent_id, session_id)
+        stored, context = await events.append_with_context(
+            tx, self.agent_id, session_id, rows, turn_id=turn.id, announce=announce
+        )
+        revision = started.setup_revision
+        inputs = TurnInputs(revision, self._cached_setup(revision), started.session, *context)
         return ClaimedTurn(turn, inputs, stored)
 
     # One turn ------------------------------------------------------------------------------
@@ -324,20 +323,6 @@ class AgentRunner:
         cached = self._setup
         return cached if cached is not None and cached.revision == revision else None
 
-    async def _claimed_inputs(
-        self, tx: Tx | DriverTx, session_id: str, started: sessions.Started
-    ) -> TurnInputs:
-        """The inputs, read in the claim's transaction; the setup only when it is cached."""
-        revision = started.setup_revision
-        compaction, history = await events.context_events(tx, self.agent_id, session_id)
-        return TurnInputs(revision, self._cached_setup(revision), started.session, compaction, history)
-
-    async def _inputs(self, tx: Tx, session_id: str) -> TurnInputs:
-        setup = await self._agent_setup(tx)
-        session = await sessions.get_record(tx, self.agent_id, session_id)
-        compaction, history = await events.context_events(tx, self.agent_id, session_id)
-        return TurnInputs(setup.revision if setup else None, setup, session, compaction, history)
-
     def _builtin_tools(
         self, revision: tuple[int, int], principal: Principal, rules: list[Rule]
     ) -> tuple[dict[str, Tool], list[ToolSpec]]:
@@ -355,10 +340,7 @@ class AgentRunner:
             found = self._allowed[1][principal] = _toolset(allowed)
         return found
 
-    async def _prepare(self, turn: TurnRow, session_id: str, inputs: TurnInputs | None) -> PreparedTurn:
-        if inputs is None:
-            async with self.deps.db.transaction() as tx:
-                inputs = await self._inputs(tx, session_id)
+    async def _prepare(self, turn: TurnRow, session_id: str, inputs: TurnInputs) -> PreparedTurn:
         revision, known, session, compaction, history = inputs
         found = await self.setup_at(revision, known)
         if found is None or session is None:
@@ -436,7 +418,7 @@ class AgentRunner:
             setup.revision,
         )
 
-    async def _run(self, turn: TurnRow, inputs: TurnInputs | None) -> bool:
+    async def _run(self, turn: TurnRow, inputs: TurnInputs) -> bool:
         """Run a claimed turn; False when, as it ended, no other turn of the session waited."""
         session_id = turn.session_id
         correlation = turn.request.get("correlationId")
@@ -468,7 +450,7 @@ class AgentRunner:
     async def _run_claimed(
         self,
         turn: TurnRow,
-        inputs: TurnInputs | None,
+        inputs: TurnInputs,
         active: ActiveTurn,
         started: float,
         scoped: TurnScopedResolver | None,

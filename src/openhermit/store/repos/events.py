@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert
@@ -119,7 +120,7 @@ def stored_events(
 
 
 @cache
-def insert_rows_sql(count: int, first: int, when: str | None = None) -> str:
+def insert_rows_sql(count: int, first: int, when: str | None = None, returning: str = "id, ts") -> str:
     """An INSERT of `count` rows returning (id, ts): $1 agent, $2 session, $3 turn, and four
     parameters per row from `$first` on (`draft_params`); only if the condition `when` holds."""
     rows = [
@@ -131,7 +132,7 @@ def insert_rows_sql(count: int, first: int, when: str | None = None) -> str:
         "INSERT INTO session_events (agent_id, session_id, event_type, payload, content, user_id, turn_id)"
         f" SELECT $1::text, $2::text, v.event_type, v.payload, v.content, v.user_id, $3::bigint"
         f" FROM (VALUES {', '.join(rows)}) AS v(event_type, payload, content, user_id)"
-        f"{f' WHERE {when}' if when else ''} RETURNING id, ts"
+        f"{f' WHERE {when}' if when else ''} RETURNING {returning}"
     )
 
 
@@ -222,37 +223,82 @@ async def list_history(tx: Tx, agent_id: str, session_id: str, *, limit: int = 1
     return [_stored(r) for r in rows.scalars()]
 
 
-async def context_events(
-    tx: Tx | DriverTx, agent_id: str, session_id: str
-) -> tuple[StoredEvent | None, list[StoredEvent]]:
-    """What a model context is rebuilt from: the last compaction (if any) and the rows it did
-    not summarise (from its `upToEventId` onward), in one statement."""
-    rows = await (await driver(tx)).fetch(_CONTEXT, agent_id, session_id, list(CONTEXT_TYPES))
+class Context(NamedTuple):
+    """What a model context is rebuilt from."""
+
+    compaction: StoredEvent | None  # the last compaction, if any
+    history: list[StoredEvent]  # the rows it did not summarise (from its `upToEventId` on)
+
+
+async def context_events(tx: Tx | DriverTx, agent_id: str, session_id: str) -> Context:
+    """The session's context, in one statement."""
+    rows = await (await driver(tx)).fetch(_CONTEXT, agent_id, session_id)
+    return _context(StoredEvent(*row) for row in rows)
+
+
+async def append_with_context(
+    tx: Tx | DriverTx,
+    agent_id: str,
+    session_id: str,
+    drafts: list[EventDraft],
+    *,
+    turn_id: int | None,
+    announce: dict[str, Any] | None = None,
+) -> tuple[list[StoredEvent], Context]:
+    """`append_events` and then `context_events`, in one statement: the rows as stored, and the
+    context with them."""
+    params = [agent_id, session_id, turn_id, *draft_params(drafts)]
+    if announce is not None:
+        params += [CHANNEL, to_json(announce)]
+    rows = await (await driver(tx)).fetch(
+        _append_with_context_sql(len(drafts), announce is not None), *params
+    )
+    assigned = [(r["id"], r["ts"]) for r in rows if r["fresh"]]
+    stored = stored_events(agent_id, session_id, turn_id, drafts, assigned)
+    # The statement's reads do not see its own rows; all they see was committed before, with
+    # lower ids, so the new rows go last.
+    earlier = (StoredEvent(*row[1:]) for row in rows if not row["fresh"])
+    return stored, _context([*earlier, *(e for e in stored if e.event_type in CONTEXT_TYPES)])
+
+
+def _context(rows: Iterable[StoredEvent]) -> Context:
     compaction = None
     history = []
-    for row in rows:
-        event = StoredEvent(*row)
+    for event in rows:
         if event.event_type == "context_compaction":
             compaction = event
         else:
             history.append(event)
-    return compaction, history
+    return Context(compaction, history)
 
 
 _EVENT_COLUMNS = ", ".join(c.name for c in COLUMNS)
-_CONTEXT = f"""
-WITH compaction AS (
+_CONTEXT_TYPES = ", ".join(f"'{t}'" for t in CONTEXT_TYPES)
+_CONTEXT_ROWS = f"""
+compaction AS (
   SELECT {_EVENT_COLUMNS} FROM session_events
   WHERE agent_id = $1 AND session_id = $2 AND event_type = 'context_compaction'
   ORDER BY id DESC LIMIT 1
-)
-SELECT * FROM compaction
-UNION ALL
-SELECT {_EVENT_COLUMNS} FROM session_events
-WHERE agent_id = $1 AND session_id = $2 AND event_type = ANY($3::text[])
-  AND id >= coalesce((SELECT coalesce((payload ->> 'upToEventId')::bigint, id) FROM compaction), 0)
-ORDER BY id
-"""
+), context AS (
+  SELECT * FROM compaction
+  UNION ALL
+  SELECT {_EVENT_COLUMNS} FROM session_events
+  WHERE agent_id = $1 AND session_id = $2 AND event_type IN ({_CONTEXT_TYPES})
+    AND id >= coalesce((SELECT coalesce((payload ->> 'upToEventId')::bigint, id) FROM compaction), 0)
+)"""
+_CONTEXT = f"WITH {_CONTEXT_ROWS} SELECT * FROM context ORDER BY id"
+
+
+@cache
+def _append_with_context_sql(count: int, announce: bool) -> str:
+    inserted = insert_rows_sql(count, 4, returning=_EVENT_COLUMNS)
+    sent = f", {announcing_cte('inserted', 4 + 4 * count, 5 + 4 * count)}" if announce else ""
+    return (
+        f"WITH inserted AS ({inserted}){sent}, {_CONTEXT_ROWS[1:]}"
+        f" SELECT false AS fresh, * FROM context"
+        f" UNION ALL SELECT true, inserted.* FROM inserted{', sent' if announce else ''}"
+        " ORDER BY id"
+    )
 
 
 async def since_last_introspection(tx: Tx | DriverTx, agent_id: str, session_id: str) -> list[StoredEvent]:

@@ -210,16 +210,23 @@ async def count_sessions(tx: Tx) -> int:
     return int((await tx.execute(select(func.count()).select_from(Session))).scalar_one())
 
 
-async def record_user_message(
-    tx: Tx | DriverTx, agent_id: str, session_id: str, *, preview: str, fallback_description: str
-) -> None:
+class MessageCount(NamedTuple):
+    """An accepted user message, as its session counts it."""
+
+    preview: str  # the session's `last_message_preview`
+    fallback_description: str  # the session's description until one is set
+
+
+async def record_user_message(tx: Tx | DriverTx, agent_id: str, session_id: str, count: MessageCount) -> None:
     """Count an accepted message; the first one also becomes the fallback description."""
-    await (await driver(tx)).execute(_COUNT_MESSAGE, agent_id, session_id, preview, fallback_description)
+    await (await driver(tx)).execute(count_message_sql(3), agent_id, session_id, *count)
 
 
-_COUNT_MESSAGE = """
+def count_message_sql(first: int) -> str:
+    """The update `record_user_message` runs: $1 agent, $2 session, the `MessageCount` from `$first`."""
+    return f"""
 UPDATE sessions SET message_count = message_count + 1, last_activity_at = now(),
-  last_message_preview = $3, description = coalesce(description, $4),
+  last_message_preview = ${first}, description = coalesce(description, ${first + 1}),
   description_source = coalesce(description_source, 'fallback')
 WHERE agent_id = $1 AND session_id = $2
 """

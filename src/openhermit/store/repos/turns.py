@@ -58,10 +58,22 @@ def _row(turn: Turn) -> TurnRow:
 
 
 async def insert_turn(
-    tx: Tx | DriverTx, agent_id: str, session_id: str, *, message_id: str | None, request: dict[str, Any]
+    tx: Tx | DriverTx,
+    agent_id: str,
+    session_id: str,
+    *,
+    message_id: str | None,
+    request: dict[str, Any],
+    counting: sessions.MessageCount | None = None,
 ) -> TurnRow | None:
-    """Queue a turn; None when a turn with this `message_id` already exists in the session."""
-    row = await (await driver(tx)).fetchrow(_INSERT, agent_id, session_id, message_id, to_json(request))
+    """Queue a turn; None when a turn with this `message_id` already exists in the session.
+    With `counting`, the same statement counts the message on its session
+    (`sessions.record_user_message`)."""
+    params = [agent_id, session_id, message_id, to_json(request)]
+    sql = _INSERT
+    if counting is not None:
+        sql, params = _INSERT_COUNTING, [*params, *counting]
+    row = await (await driver(tx)).fetchrow(sql, *params)
     return _row(as_entity(Turn, row)) if row else None
 
 
@@ -70,6 +82,7 @@ INSERT INTO turns (agent_id, session_id, message_id, request) VALUES ($1, $2, $3
 ON CONFLICT (agent_id, session_id, message_id) WHERE message_id IS NOT NULL DO NOTHING
 RETURNING *
 """
+_INSERT_COUNTING = f"WITH counted AS ({sessions.count_message_sql(5)}) {_INSERT}"
 
 
 async def get_turn(tx: Tx, turn_id: int) -> TurnRow | None:
