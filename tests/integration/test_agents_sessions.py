@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from openhermit.gateway.platform import Platform
+from openhermit.runtime.leases import Leases
 from openhermit.store.engine import Database
 from openhermit.store.repos import instructions, sessions, turns
 from openhermit.testing.fake_model import FakeModelServer, Reply
@@ -326,3 +327,38 @@ async def test_a_turn_left_without_a_worker_in_this_process_is_ended_once_its_le
     assert session.status == "idle"
     assert turn is not None
     assert turn.status == "error"
+
+
+async def test_leases_of_held_turns_are_renewed_together_until_released(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    await create_agent(client, H, "leased")
+    claimed = []
+    for session_id in ("a", "b"):
+        await open_session(client, H, "leased", session_id)
+        async with db.transaction() as tx:
+            await turns.insert_turn(tx, "leased", session_id, message_id=None, request={})
+            claim = await turns.claim_next(tx, "leased", session_id, owner="me", lease_seconds=0.6)
+        assert claim is not None
+        assert claim.turn is not None
+        claimed.append(claim.turn.id)
+
+    async def expired() -> list[bool]:
+        async with db.transaction() as tx:
+            rows = await tx.execute(
+                text("SELECT lease_expires_at < now() FROM turns WHERE id = ANY(:ids) ORDER BY id"),
+                {"ids": claimed},
+            )
+            return [bool(r[0]) for r in rows]
+
+    leases = Leases(db, "me", lease_seconds=0.6)
+    try:
+        for turn_id in claimed:
+            leases.hold(turn_id)
+        await asyncio.sleep(1.2)  # two leases' length: alive only if renewed
+        assert await expired() == [False, False]
+        leases.release(claimed[0])
+        await eventually(expired, lambda found: found == [True, False], what="the released lease run out")
+    finally:
+        await leases.aclose()
+    await eventually(expired, lambda found: found == [True, True], what="every lease run out after close")

@@ -11,6 +11,7 @@ from openhermit.attachments.blobs import BlobStore
 from openhermit.config import Settings
 from openhermit.runtime.bus import EventBus
 from openhermit.runtime.journal import Journal
+from openhermit.runtime.leases import Leases
 from openhermit.runtime.metrics import RuntimeMetrics
 from openhermit.runtime.models.providers import ModelClients
 from openhermit.runtime.scheduling import ScheduleOperations
@@ -40,9 +41,12 @@ class RuntimeDeps:
     # Creates and changes schedules (the scheduler installs it); used by the schedule tools.
     schedules: ScheduleOperations | None = None
     journal: Journal = field(init=False)
+    leases: Leases = field(init=False)
 
     def __post_init__(self) -> None:
         self.journal = Journal(self.db, self.bus)
+        self.leases = Leases(self.db, self.instance_id)
 
     async def aclose(self) -> None:
+        await self.leases.aclose()
         await self.models.close()

@@ -41,7 +41,6 @@ from openhermit.store.repos.mcp_servers import McpServerRow
 from openhermit.store.repos.turns import TurnRow
 
 log = logging.getLogger(__name__)
-LEASE_SECONDS = 60.0
 APPROVAL_TIMEOUT_SECONDS = 120.0
 
 
@@ -242,7 +241,11 @@ class AgentRunner:
         The caller publishes the events once the transaction has committed.
         """
         claim = await turns.claim_next(  # takes the session lock
-            tx, self.agent_id, session_id, owner=self.deps.instance_id, lease_seconds=LEASE_SECONDS
+            tx,
+            self.agent_id,
+            session_id,
+            owner=self.deps.instance_id,
+            lease_seconds=self.deps.leases.lease_seconds,
         )
         if claim is None or claim.turn is None:
             return None
@@ -425,27 +428,15 @@ class AgentRunner:
         started = time.monotonic()
         active = ActiveTurn(turn.id, correlation)
         self._active[session_id] = active
-        heartbeat = asyncio.create_task(self._heartbeat(turn.id), name=f"lease:{turn.id}")
+        self.deps.leases.hold(turn.id)
         sandboxes = self.deps.sandboxes
         scoped = cast(TurnScopedResolver, sandboxes) if _turn_scoped(type(sandboxes)) else None
         try:
             return await self._run_claimed(turn, inputs, active, started, scoped)
         finally:
-            heartbeat.cancel()
+            self.deps.leases.release(turn.id)
             if scoped is not None:
                 await scoped.turn_finished(self.agent_id)
-
-    async def _heartbeat(self, turn_id: int) -> None:
-        """Renew the turn's lease while it runs, so peers know this process is working on it."""
-        while True:
-            await asyncio.sleep(LEASE_SECONDS / 3)
-            try:
-                async with self.deps.db.transaction() as tx:
-                    await turns.renew_lease(
-                        tx, turn_id, owner=self.deps.instance_id, lease_seconds=LEASE_SECONDS
-                    )
-            except Exception:
-                log.warning("could not renew the lease of turn %s", turn_id, exc_info=True)
 
     async def _run_claimed(
         self,

@@ -170,13 +170,16 @@ async def cancel_turn(tx: Tx, turn_id: int) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def renew_lease(tx: Tx, turn_id: int, *, owner: str, lease_seconds: float) -> bool:
-    result = await tx.execute(
-        update(Turn)
-        .where(Turn.id == turn_id, Turn.status == "running", Turn.lease_owner == owner)
-        .values(lease_expires_at=func.now() + func.make_interval(0, 0, 0, 0, 0, 0, lease_seconds))
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+async def renew_leases(tx: Tx | DriverTx, turn_ids: list[int], *, owner: str, lease_seconds: float) -> int:
+    """Extend the leases of those turns that still run under `owner`; how many were."""
+    status = await (await driver(tx)).execute(_RENEW, turn_ids, owner, float(lease_seconds))
+    return int(status.split()[-1])
+
+
+_RENEW = """
+UPDATE turns SET lease_expires_at = now() + make_interval(secs => $3)
+WHERE id = ANY($1::bigint[]) AND status = 'running' AND lease_owner = $2
+"""
 
 
 @dataclass(frozen=True)
