@@ -147,13 +147,19 @@ async def test_compaction_summarises_and_the_next_turn_resumes_from_it(
     fake_model.default = reply
     await _say(client, agent, "and now?")
     async with db.transaction() as tx:
-        compaction, _ = await events.context_events(tx, agent, "s")
+        compaction = (await events.context_events(tx, agent, "s")).compaction
     assert compaction is not None
     assert compaction.payload["summary"] == "SUMMARY: eight long messages about x."
     last = fake_model.received[-1].text()
     assert "SUMMARY: eight long messages about x." in last
     assert "message 0 " not in last  # summarised away
     assert "message 7 " in last  # recent messages kept
+    await _say(client, agent, "one more")  # from the context kept in memory, and what came since
+    following = fake_model.received[-1].text()
+    assert "SUMMARY: eight long messages about x." in following
+    assert "message 0 " not in following
+    assert "message 7 " in following
+    assert following.index("and now?") < following.index("one more")
 
 
 async def test_fifteen_consecutive_tool_failures_end_the_turn(

@@ -425,3 +425,29 @@ async def test_the_model_sees_the_conversation_and_the_new_message_last(
         ("assistant", "two"),
         ("user", "third"),
     ]
+
+
+async def test_a_turn_sees_rows_stored_since_the_last_one(
+    client: httpx.AsyncClient, fake_model: FakeModelServer, agent: str
+) -> None:
+    """The context kept from the previous turn is brought up to date from the log: a message
+    appended without a turn shows, in its place."""
+    fake_model.script(Reply(text="one"), Reply(text="two"), Reply(text="three"))
+
+    async def say(text_: str) -> list[tuple[str, str]]:
+        answer = await client.post(url(agent, "s1"), params={"wait": "true"}, json={"text": text_}, headers=H)
+        assert answer.status_code == 200, answer.text
+        return [(m["role"], m["content"]) for m in fake_model.received[-1].body["messages"][1:]]
+
+    await say("first")
+    appended = await client.post(
+        url(agent, "s1"), params={"append": "true"}, json={"text": "aside"}, headers=H
+    )
+    assert appended.status_code == 200, appended.text
+    assert await say("second") == [
+        ("user", "first"),
+        ("assistant", "one"),
+        ("user", "aside"),
+        ("user", "second"),
+    ]
+    assert (await say("third"))[-3:] == [("user", "second"), ("assistant", "two"), ("user", "third")]

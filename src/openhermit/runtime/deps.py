@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from openhermit.attachments.blobs import BlobStore
 from openhermit.config import Settings
 from openhermit.runtime.bus import EventBus
+from openhermit.runtime.histories import Histories
 from openhermit.runtime.journal import Journal
 from openhermit.runtime.leases import Leases
 from openhermit.runtime.metrics import RuntimeMetrics
@@ -40,6 +41,8 @@ class RuntimeDeps:
     blobs: BlobStore | None = None
     # Creates and changes schedules (the scheduler installs it); used by the schedule tools.
     schedules: ScheduleOperations | None = None
+    # Recent sessions' contexts: a claim reads only the rows stored since (runtime/histories.py).
+    histories: Histories = field(default_factory=Histories)
     journal: Journal = field(init=False)
     leases: Leases = field(init=False)
 

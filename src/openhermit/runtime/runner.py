@@ -120,8 +120,7 @@ class TurnInputs(NamedTuple):
     revision: tuple[int, int] | None  # None: the agent no longer exists
     setup: AgentSetup | None  # None: not cached at this revision, read before the turn
     session: SessionRecord | None
-    compaction: StoredEvent | None
-    history: list[StoredEvent]
+    context: events.Context
 
 
 class ClaimedTurn(NamedTuple):
@@ -254,11 +253,12 @@ class AgentRunner:
         if leading is not None and leading[1] == turn.id:
             rows.insert(0, leading[0])
         announce = await self.deps.journal.announcement(self.agent_id, session_id)
+        known = self.deps.histories.get(self.agent_id, session_id, started.session.created_at)
         stored, context = await events.append_with_context(
-            tx, self.agent_id, session_id, rows, turn_id=turn.id, announce=announce
+            tx, self.agent_id, session_id, rows, turn_id=turn.id, announce=announce, known=known
         )
         revision = started.setup_revision
-        inputs = TurnInputs(revision, self._cached_setup(revision), started.session, *context)
+        inputs = TurnInputs(revision, self._cached_setup(revision), started.session, context)
         return ClaimedTurn(turn, inputs, stored)
 
     # One turn ------------------------------------------------------------------------------
@@ -344,10 +344,13 @@ class AgentRunner:
         return found
 
     async def _prepare(self, turn: TurnRow, session_id: str, inputs: TurnInputs) -> PreparedTurn:
-        revision, known, session, compaction, history = inputs
+        revision, known, session, context = inputs
         found = await self.setup_at(revision, known)
         if found is None or session is None:
             raise TurnSetupError("The agent or session no longer exists.")
+        histories = self.deps.histories
+        histories.put(self.agent_id, session_id, session.created_at, context)  # its claim committed
+        compaction, history = context.compaction, context.history
         setup, config = found
         agent, rows, stored_rules = setup.agent, setup.instructions, setup.policies
         secret_values = setup.secrets or {}
@@ -392,8 +395,10 @@ class AgentRunner:
         if needs_compaction(messages, system, config.model.context_window) and await compact(
             self.deps, self.agent_id, session_id, client, ordered, config
         ):
-            async with self.deps.db.transaction() as tx:
-                compaction, history = await events.context_events(tx, self.agent_id, session_id)
+            async with self.deps.db.driver_connection() as conn:
+                context = await events.context_events(conn, self.agent_id, session_id)
+            histories.put(self.agent_id, session_id, session.created_at, context)
+            compaction, history = context.compaction, context.history
             messages = build_messages(
                 session,
                 compaction,

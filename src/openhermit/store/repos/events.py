@@ -228,12 +228,27 @@ class Context(NamedTuple):
 
     compaction: StoredEvent | None  # the last compaction, if any
     history: list[StoredEvent]  # the rows it did not summarise (from its `upToEventId` on)
+    last_id: int = 0  # the highest id among the rows it was read from
+
+    def extended(self, rows: Iterable[StoredEvent]) -> Context:
+        """This context with later rows (in id order) applied: context rows are added (not
+        introspection's), and a compaction drops the rows it summarised. Never changes `self`."""
+        compaction, history, last_id = self.compaction, list(self.history), self.last_id
+        for row in rows:
+            last_id = max(last_id, row.id)
+            if row.event_type == "context_compaction":
+                compaction = row
+                start = row.payload.get("upToEventId") or row.id
+                history = [kept for kept in history if kept.id >= start]
+            elif row.event_type in CONTEXT_TYPES and not row.payload.get("introspection"):
+                history.append(row)  # introspection's own rows are never part of a context
+        return Context(compaction, history, last_id)
 
 
 async def context_events(tx: Tx | DriverTx, agent_id: str, session_id: str) -> Context:
     """The session's context, in one statement."""
     rows = await (await driver(tx)).fetch(_CONTEXT, agent_id, session_id)
-    return _context(StoredEvent(*row) for row in rows)
+    return Context(None, []).extended(StoredEvent(*row) for row in rows)
 
 
 async def append_with_context(
@@ -244,32 +259,29 @@ async def append_with_context(
     *,
     turn_id: int | None,
     announce: dict[str, Any] | None = None,
+    known: Context | None = None,
 ) -> tuple[list[StoredEvent], Context]:
     """`append_events` and then `context_events`, in one statement: the rows as stored, and the
-    context with them."""
+    context with them. With `known`, the session's context as read before, only the rows
+    stored since (ids above its `last_id`) are read, and applied to it.
+
+    `known` is complete only if no context row with a lower id can commit later: every writer
+    of a session's context rows holds the session's lock (messages) or runs its turn (answers,
+    tool results, compactions), and the caller holds the lock with no turn running.
+    """
     params = [agent_id, session_id, turn_id, *draft_params(drafts)]
     if announce is not None:
         params += [CHANNEL, to_json(announce)]
-    rows = await (await driver(tx)).fetch(
-        _append_with_context_sql(len(drafts), announce is not None), *params
-    )
+    if known is not None:
+        params.append(known.last_id)
+    sql = _append_with_context_sql(len(drafts), announce is not None, known is not None)
+    rows = await (await driver(tx)).fetch(sql, *params)
     assigned = [(r["id"], r["ts"]) for r in rows if r["fresh"]]
     stored = stored_events(agent_id, session_id, turn_id, drafts, assigned)
     # The statement's reads do not see its own rows; all they see was committed before, with
     # lower ids, so the new rows go last.
-    earlier = (StoredEvent(*row[1:]) for row in rows if not row["fresh"])
-    return stored, _context([*earlier, *(e for e in stored if e.event_type in CONTEXT_TYPES)])
-
-
-def _context(rows: Iterable[StoredEvent]) -> Context:
-    compaction = None
-    history = []
-    for event in rows:
-        if event.event_type == "context_compaction":
-            compaction = event
-        else:
-            history.append(event)
-    return Context(compaction, history)
+    earlier = [StoredEvent(*row[1:]) for row in rows if not row["fresh"]]
+    return stored, (known or Context(None, [])).extended([*earlier, *stored])
 
 
 _EVENT_COLUMNS = ", ".join(c.name for c in COLUMNS)
@@ -290,9 +302,20 @@ _CONTEXT = f"WITH {_CONTEXT_ROWS} SELECT * FROM context ORDER BY id"
 
 
 @cache
-def _append_with_context_sql(count: int, announce: bool) -> str:
+def _append_with_context_sql(count: int, announce: bool, since: bool) -> str:
     inserted = insert_rows_sql(count, 4, returning=_EVENT_COLUMNS)
     sent = f", {announcing_cte('inserted', 4 + 4 * count, 5 + 4 * count)}" if announce else ""
+    if since:  # the rows after a known context: its last id is the last parameter
+        after = 4 + 4 * count + (2 if announce else 0)
+        read = (
+            f"SELECT false AS fresh, {_EVENT_COLUMNS} FROM session_events"
+            f" WHERE agent_id = $1 AND session_id = $2 AND id > ${after}::bigint"
+            f" AND event_type IN ({_CONTEXT_TYPES}, 'context_compaction')"
+        )
+        return (
+            f"WITH inserted AS ({inserted}){sent} {read}"
+            f" UNION ALL SELECT true, inserted.* FROM inserted{', sent' if announce else ''} ORDER BY id"
+        )
     return (
         f"WITH inserted AS ({inserted}){sent}, {_CONTEXT_ROWS[1:]}"
         f" SELECT false AS fresh, * FROM context"

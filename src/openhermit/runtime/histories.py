@@ -1,0 +1,56 @@
+"""Recent sessions' contexts, so that claiming a turn reads only the rows stored since.
+
+A session's context (its last compaction and the rows after it) is rebuilt for every turn.
+Rows are never changed once stored, so the context read for one turn stays true for the next:
+the claim reads the rows with higher ids and applies them (`events.Context.extended`). Entries
+are dropped least recently used first, beyond a bound on the text they hold.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from openhermit.store.repos.events import Context, StoredEvent
+
+HISTORIES_MAX_BYTES = 32 * 1024 * 1024
+ROW_OVERHEAD_BYTES = 400  # a stored row's objects besides its text, roughly
+
+
+def _size(row: StoredEvent) -> int:
+    text = row.payload.get("text")
+    return ROW_OVERHEAD_BYTES + len(row.content or "") + (len(text) if isinstance(text, str) else 0)
+
+
+class Histories:
+    def __init__(self, *, max_bytes: int = HISTORIES_MAX_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._entries: dict[tuple[str, str], tuple[datetime, Context, int]] = {}
+        self._bytes = 0
+
+    def get(self, agent_id: str, session_id: str, created_at: datetime) -> Context | None:
+        """The session's context as last read, if kept (and the session is the one it was read
+        from, not a later one of the same id)."""
+        entry = self._entries.get((agent_id, session_id))
+        return entry[1] if entry is not None and entry[0] == created_at else None
+
+    def put(self, agent_id: str, session_id: str, created_at: datetime, context: Context) -> None:
+        """Keep the context of a committed read (a turn's inputs once its claim committed)."""
+        key = (agent_id, session_id)
+        self.forget(agent_id, session_id)
+        size = sum(map(_size, context.history)) + (_size(context.compaction) if context.compaction else 0)
+        if size > self.max_bytes:
+            return
+        self._entries[key] = (created_at, context, size)
+        self._bytes += size
+        while self._bytes > self.max_bytes:
+            oldest = next(iter(self._entries))
+            self._bytes -= self._entries.pop(oldest)[2]
+
+    def forget(self, agent_id: str, session_id: str) -> None:
+        entry = self._entries.pop((agent_id, session_id), None)
+        if entry is not None:
+            self._bytes -= entry[2]
+
+    @property
+    def kept_bytes(self) -> int:
+        return self._bytes

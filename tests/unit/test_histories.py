@@ -1,0 +1,52 @@
+"""The context kept between turns: later rows applied in order, bounded memory."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from openhermit.runtime.histories import ROW_OVERHEAD_BYTES, Histories
+from openhermit.store.repos.events import Context, StoredEvent
+
+CREATED = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def row(event_id: int, event_type: str = "user", text: str = "", **payload: object) -> StoredEvent:
+    return StoredEvent(event_id, "a", "s", CREATED, event_type, dict(payload), text or None, None)
+
+
+def test_later_rows_are_appended_and_a_compaction_drops_what_it_summarised() -> None:
+    start = Context(None, []).extended(
+        [row(1), row(2, "assistant"), row(3, "agent_start"), row(4, "assistant", introspection=True)]
+    )
+    assert [r.id for r in start.history] == [1, 2]
+    assert start.last_id == 4  # rows outside the context still move the mark
+    later = start.extended([row(5, "tool_result"), row(6, "context_compaction", upToEventId=2), row(7)])
+    assert later.compaction is not None
+    assert later.compaction.id == 6
+    assert [r.id for r in later.history] == [2, 5, 7]
+    assert later.last_id == 7
+    assert [r.id for r in start.history] == [1, 2]  # the earlier context is unchanged
+
+
+def test_a_kept_context_belongs_to_its_session_and_not_to_a_new_one_of_the_same_id() -> None:
+    histories = Histories()
+    context = Context(None, [row(1, text="hello")], 1)
+    histories.put("a", "s", CREATED, context)
+    assert histories.get("a", "s", CREATED) is context
+    assert histories.get("a", "s", CREATED + timedelta(seconds=1)) is None  # deleted and created again
+    assert histories.get("a", "other", CREATED) is None
+
+
+def test_the_least_recently_kept_contexts_go_first_beyond_the_bound() -> None:
+    size = ROW_OVERHEAD_BYTES + 100
+    histories = Histories(max_bytes=3 * size)
+    for session in ("s1", "s2", "s3"):
+        histories.put("a", session, CREATED, Context(None, [row(1, text="x" * 100)], 1))
+    histories.put("a", "s1", CREATED, Context(None, [row(2, text="y" * 100)], 2))  # s1 used again
+    histories.put("a", "s4", CREATED, Context(None, [row(1, text="z" * 100)], 1))
+    assert histories.get("a", "s2", CREATED) is None
+    assert [histories.get("a", s, CREATED) is not None for s in ("s1", "s3", "s4")] == [True] * 3
+    assert histories.kept_bytes == 3 * size
+    histories.put("a", "huge", CREATED, Context(None, [row(1, text="h" * 4 * size)], 1))
+    assert histories.get("a", "huge", CREATED) is None  # larger than the bound: not kept
+    assert histories.kept_bytes == 3 * size
