@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncpg
 import pytest
 from sqlalchemy import text
 
 from openhermit.store.driver import driver
-from openhermit.store.engine import Database
+from openhermit.store.engine import Database, to_libpq_url
 
 
 class _Abort(Exception):
@@ -71,3 +72,26 @@ async def test_a_connection_returns_to_the_pool_outside_any_transaction(db: Data
             assert await tx.fetchval("SELECT 1") == 1
         async with db.transaction() as orm:
             assert (await orm.execute(text("SELECT 1"))).scalar_one() == 1
+
+
+async def test_a_connection_a_transaction_was_left_open_on_is_never_reused(db: Database, db_url: str) -> None:
+    """A task cancelled while its BEGIN is under way leaves the driver's transaction block open
+    on its pooled connection. Transactions given that connection would run inside it and seem
+    to commit, their writes lost; the pool must close it instead."""
+    async with db.engine.connect() as conn:
+        raw = (await conn.get_raw_connection()).driver_connection
+        assert raw is not None
+        left_open = raw.transaction()
+        await left_open.start()  # and never ended, as after a cancelled BEGIN
+    watcher = await asyncpg.connect(to_libpq_url(db_url))
+    try:
+        for i in range(12):  # more than the pool holds: every pooled connection is handed out
+            key = f"after-open-{i}"
+            async with db.driver_transaction() as tx:
+                await tx.execute(f"INSERT INTO meta (key, value) VALUES ('{key}', '{{}}')")
+            assert await watcher.fetchval("SELECT count(*) FROM meta WHERE key = $1", key) == 1
+            async with db.transaction() as orm:
+                await orm.execute(text(f"UPDATE meta SET value = '{{\"n\": {i}}}' WHERE key = '{key}'"))
+            assert await watcher.fetchval("SELECT value ->> 'n' FROM meta WHERE key = $1", key) == str(i)
+    finally:
+        await watcher.close()

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+import asyncio
+import json
 from datetime import timedelta
 
+import asyncpg
 import pytest
 from sqlalchemy import text
 
 from openhermit.errors import Conflict
-from openhermit.store.engine import Database
+from openhermit.store.engine import Database, to_libpq_url
+from openhermit.store.notify import CHANNEL
 from openhermit.store.repos import agents, events, instructions, memories, sessions, usage, users
 from tests.factories import Factory
 
@@ -165,3 +169,49 @@ async def test_sessions_and_users(db: Database, factory: Factory) -> None:
         membership = await users.set_role(tx, user.user_id, "s", "owner")
         assert membership.role == "owner"
         assert await users.count_users(tx) == 1
+
+
+@pytest.mark.parametrize("announced", [False, True])
+async def test_rows_stored_with_the_context_read_in_full_then_from_a_known_context(
+    db: Database, db_url: str, factory: Factory, announced: bool
+) -> None:
+    """`append_with_context` returns the stored rows and the context with them, read in full or
+    only past a known context, and (for peers) queues one notice of the new ids."""
+    await factory.agent("ctx")
+    await factory.session("ctx", "s")
+    heard: list[dict[str, object]] = []
+    watcher = await asyncpg.connect(to_libpq_url(db_url))
+    await watcher.add_listener(CHANNEL, lambda _c, _p, _ch, payload: heard.append(json.loads(payload)))
+    announce = {"o": "test"} if announced else None
+    draft = events.EventDraft
+    try:
+        async with db.driver_transaction() as tx:
+            stored, full = await events.append_with_context(
+                tx,
+                "ctx",
+                "s",
+                [draft("user", {}, "one"), draft("agent_start", {})],
+                turn_id=None,
+                announce=announce,
+            )
+        assert [e.content for e in full.history] == ["one"]
+        assert full.last_id == stored[-1].id
+        async with db.driver_transaction() as tx:  # written by someone else meanwhile
+            await events.append_events(tx, "ctx", "s", [draft("assistant", {"text": "two"}, "two")])
+        async with db.driver_transaction() as tx:
+            again, known = await events.append_with_context(
+                tx, "ctx", "s", [draft("user", {}, "three")], turn_id=None, announce=announce, known=full
+            )
+        assert [e.content for e in known.history] == ["one", "two", "three"]
+        assert known.last_id == again[0].id
+        async with db.transaction() as tx:
+            assert [e.content for e in (await events.context_events(tx, "ctx", "s")).history] == [
+                "one",
+                "two",
+                "three",
+            ]
+        await asyncio.sleep(0.2)
+        notices = [(m["from"], m["id"]) for m in heard if m.get("o") == "test"]
+        assert notices == ([(stored[0].id, stored[1].id), (again[0].id, again[0].id)] if announced else [])
+    finally:
+        await watcher.close()

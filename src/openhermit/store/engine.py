@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from openhermit.errors import ConfigError
@@ -105,7 +107,23 @@ def open_database(url: str, *, pool_size: int = 10, application_name: str = "ope
         json_serializer=json_text.dumps,
         json_deserializer=json_text.loads,
     )
+    event.listen(engine.sync_engine, "checkout", _refuse_open_transaction)
     return Database(engine=engine, sessionmaker=async_sessionmaker(engine, expire_on_commit=False), url=url)
+
+
+def _refuse_open_transaction(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    """Never hand out a connection a transaction was left open on.
+
+    A task cancelled while its BEGIN is under way leaves asyncpg's transaction block behind
+    (`_top_xact`, in a failed state) while the server does begin; neither asyncpg nor the pool's
+    reset ends it. Every later transaction on that connection would then run as a savepoint
+    inside it and seem to commit, and its writes would vanish with the connection. Raising
+    `DisconnectionError` makes the pool close this connection (the server rolls back) and hand
+    out another.
+    """
+    raw = dbapi_connection.driver_connection
+    if raw._top_xact is not None or raw.is_in_transaction():
+        raise DisconnectionError("a transaction was left open on this pooled connection")
 
 
 async def ensure_database(url: str) -> None:
