@@ -9,7 +9,7 @@ from openhermit.runtime.bus import Envelope, EventBus
 from openhermit.runtime.relay import Relay
 from openhermit.runtime.rendering import outbound_for
 from openhermit.store.engine import Database, DriverTx, Tx
-from openhermit.store.repos import events
+from openhermit.store.repos import events, turns
 from openhermit.store.repos.events import EventDraft as NewEvent
 from openhermit.store.repos.events import StoredEvent
 
@@ -46,6 +46,33 @@ class Journal:
             return None
         await relay.flush(agent_id, session_id)
         return relay.stored_message(agent_id, session_id)
+
+    async def end_turn(
+        self,
+        agent_id: str,
+        session_id: str,
+        turn_id: int,
+        *,
+        status: str,
+        result: dict[str, Any],
+        error: str | None,
+        rows: list[NewEvent],
+    ) -> turns.Ended | None:
+        """End a running turn and store its last rows (`turns.end_running`): one statement, so no
+        transaction around it. None when a peer ended it first; call `publish` with the rows."""
+        announce = await self.announcement(agent_id, session_id)
+        async with self.db.driver_connection() as conn:
+            return await turns.end_running(
+                conn,
+                agent_id,
+                session_id,
+                turn_id,
+                status=status,
+                result=result,
+                error=error,
+                rows=rows,
+                announce=announce,
+            )
 
     def last_id(self, agent_id: str, session_id: str) -> int:
         return self._last_id.get((agent_id, session_id), 0)

@@ -68,19 +68,15 @@ class Recovery:
             NewEvent("agent_end", {**tags, "status": "error"}),
         ]
         result = {"text": None, "toolCalls": [], "error": LOST_MESSAGE, "status": "error"}
-        announce = await self.deps.journal.announcement(turn.agent_id, turn.session_id)
-        async with self.deps.db.driver_connection() as conn:
-            ended = await turns.end_running(
-                conn,
-                turn.agent_id,
-                turn.session_id,
-                turn.id,
-                status="error",
-                result=result,
-                error="gateway_lost",
-                rows=rows,
-                announce=announce,
-            )
+        ended = await self.deps.journal.end_turn(
+            turn.agent_id,
+            turn.session_id,
+            turn.id,
+            status="error",
+            result=result,
+            error="gateway_lost",
+            rows=rows,
+        )
         if ended is None:
             return False
         self.deps.journal.publish(ended.events)

@@ -554,19 +554,9 @@ class AgentRunner:
             "status": status,
         }
         rows = active.deferred + rows  # the final answer is stored with the end of the turn
-        announce = await self.deps.journal.announcement(self.agent_id, session_id)
-        async with self.deps.db.driver_connection() as conn:  # one statement: its own commit
-            ended = await turns.end_running(
-                conn,
-                self.agent_id,
-                session_id,
-                turn.id,
-                status=status,
-                result=outcome,
-                error=error,
-                rows=rows,
-                announce=announce,
-            )
+        ended = await self.deps.journal.end_turn(
+            self.agent_id, session_id, turn.id, status=status, result=outcome, error=error, rows=rows
+        )
         self._active.pop(session_id, None)
         if ended is None:  # a peer already ended it (it believed this process dead); keep its record
             return True

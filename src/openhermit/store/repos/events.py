@@ -86,7 +86,7 @@ async def append_events(
         return []
     params = [agent_id, session_id, turn_id, *draft_params(drafts)]
     if announce is None:
-        sql = _insert_sql(len(drafts))
+        sql = insert_rows_sql(len(drafts), 4)
     else:
         sql = _insert_announcing_sql(len(drafts))
         params += [CHANNEL, to_json(announce)]
@@ -147,16 +147,12 @@ def announcing_cte(inserted: str, channel: int, message: int) -> str:
 
 
 @cache
-def _insert_sql(count: int) -> str:
-    return insert_rows_sql(count, 4)
-
-
-@cache
 def _insert_announcing_sql(count: int) -> str:
     """The insert and one `pg_notify` in a single round trip (joining `sent`, one row, keeps the
     inserted rows and makes PostgreSQL evaluate it)."""
     return (
-        f"WITH inserted AS ({_insert_sql(count)}), {announcing_cte('inserted', 4 + 4 * count, 5 + 4 * count)}"
+        f"WITH inserted AS ({insert_rows_sql(count, 4)}),"
+        f" {announcing_cte('inserted', 4 + 4 * count, 5 + 4 * count)}"
         " SELECT inserted.id, inserted.ts FROM inserted, sent"
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, NamedTuple
 
 import asyncpg
@@ -222,6 +223,7 @@ async def record_user_message(tx: Tx | DriverTx, agent_id: str, session_id: str,
     await (await driver(tx)).execute(count_message_sql(3), agent_id, session_id, *count)
 
 
+@cache
 def count_message_sql(first: int) -> str:
     """The update `record_user_message` runs: $1 agent, $2 session, the `MessageCount` from `$first`."""
     return f"""
