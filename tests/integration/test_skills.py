@@ -3,6 +3,7 @@ and the agent's own skill_install / skill_uninstall tools."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from openhermit.gateway.platform import Platform
 from openhermit.store.engine import Database
 from openhermit.testing.fake_model import FakeModelServer, Reply
 from openhermit.testing.fake_sandbox import FakeSandboxResolver
+from tests.polling import eventually
 from tests.runtime_helpers import create_agent, open_session, point_at_fake
 
 H = {"Authorization": "Bearer test-admin-token"}
@@ -279,8 +281,14 @@ async def test_skill_install_and_uninstall_tools(
     assert body["toolCalls"][0]["isError"] is False, body
     prompt = await ask(client, fake_model, "alpha")
     assert "- **Haiku**: Answer in a haiku. — `file_read .openhermit/skills/user/haiku/SKILL.md`" in prompt
+    example = ".openhermit/skills/user/haiku/references/examples.md"
+
+    async def mirrored() -> bytes | None:  # the sandbox is started and updated in the background
+        sandbox = sandboxes.sandboxes.get(("alpha", "default"))
+        return sandbox.files.get(example) if sandbox else None
+
+    assert await eventually(mirrored, what="the skill mirrored into the sandbox") == b"An old silent pond"
     files = sandboxes.sandboxes[("alpha", "default")].files
-    assert files[".openhermit/skills/user/haiku/references/examples.md"] == b"An old silent pond"
     assert b"name: Haiku" in files[".openhermit/skills/user/haiku/SKILL.md"]
     assert "Haiku" not in await ask(client, fake_model, "beta")  # only the installing agent has it
     index = (await client.get("/api/agents/alpha/skills", headers=H)).json()
@@ -313,7 +321,11 @@ async def test_skill_install_and_uninstall_tools(
     assert "inside the skill folder" in calls[2]["text"]
     assert "no installed skill" in calls[5]["text"]
     assert "Haiku" not in await ask(client, fake_model, "alpha")
-    assert skill_files(sandboxes, "alpha") == set()
+
+    async def left() -> set[str]:
+        return skill_files(sandboxes, "alpha")
+
+    await eventually(left, lambda names: names == set(), what="the skill removed from the sandbox")
 
 
 async def test_workspace_skill_wins_on_id_conflict(
@@ -351,3 +363,48 @@ async def test_without_sandboxes_the_prompt_still_lists_skills(
     await register(client, "plain", make_skill(tmp_path, "plain", "Plain", "No sandbox needed."))
     await client.post("/api/admin/skills/plain/enable", headers=H)
     assert "- **Plain**: No sandbox needed." in await ask(client, fake_model, "beta")
+
+
+async def test_a_skill_installed_while_the_sandbox_is_being_updated_is_mirrored_too(
+    client: httpx.AsyncClient,
+    fake_model: FakeModelServer,
+    fleet: list[str],
+    sandboxes: FakeSandboxResolver,
+) -> None:
+    def install(slug: str) -> Reply:
+        skill = {"id": slug, "name": slug.title(), "description": f"The {slug} skill.", "markdown": "Steps."}
+        return Reply(tool_calls=[("skill_install", skill)])
+
+    async def learn(slug: str) -> None:
+        fake_model.script(install(slug), Reply(text="installed"))
+        answer = await client.post(
+            "/api/agents/alpha/sessions/s/messages", params={"wait": "true"}, json={"text": slug}, headers=H
+        )
+        assert answer.json()["toolCalls"][0]["isError"] is False
+
+    await learn("first")
+    sandbox = await sandboxes.for_agent("alpha")
+    plain_sync = sandbox.sync_skills
+    gate = asyncio.Event()
+    syncing = asyncio.Event()
+
+    async def slow_sync(skills: Any) -> None:  # a slow sandbox: the first mirror waits for the gate
+        syncing.set()
+        await gate.wait()
+        await plain_sync(skills)
+
+    sandbox.sync_skills = slow_sync  # type: ignore[method-assign]
+    await learn("second")  # this turn's start mirrored "first" only, and is still at it
+    await syncing.wait()
+    await ask(client, fake_model, "alpha")  # sees "second" enabled while that mirror runs
+    gate.set()
+
+    async def mirrored() -> set[str]:
+        return skill_files(sandboxes, "alpha")
+
+    names = await eventually(
+        mirrored,
+        lambda found: ".openhermit/skills/user/second/SKILL.md" in found,
+        what="the second skill mirrored",
+    )
+    assert ".openhermit/skills/user/first/SKILL.md" in names

@@ -234,6 +234,7 @@ class AgentSkills:
         self._lock = asyncio.Lock()
         self._workspace: list[SkillIndexEntry] = []
         self._mirroring: asyncio.Task[Any] | None = None
+        self._again = False  # the enabled set changed while a mirror was already running
 
     async def _enabled(self) -> list[SkillRecord]:
         async with self.deps.db.transaction() as tx:
@@ -252,10 +253,20 @@ class AgentSkills:
         """The skills to list in this turn's prompt, given the enabled set (read with the turn's
         setup); a changed set is mirrored in the background."""
         stale = self._fingerprint(records) != self._synced
-        if stale and self.deps.sandboxes is not None and (self._mirroring is None or self._mirroring.done()):
-            self._mirroring = asyncio.get_running_loop().create_task(self.refresh())
-            self._mirroring.add_done_callback(_log_failure)
+        if stale and self.deps.sandboxes is not None:
+            if self._mirroring is None or self._mirroring.done():
+                self._mirroring = asyncio.get_running_loop().create_task(self._mirror())
+                self._mirroring.add_done_callback(_log_failure)
+            else:
+                self._again = True  # the running mirror may have read the set before this change
         return self._index(records)
+
+    async def _mirror(self) -> None:
+        while True:
+            self._again = False
+            await self.refresh()
+            if not self._again:
+                return
 
     def close(self) -> None:
         if self._mirroring is not None:
