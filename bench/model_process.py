@@ -51,6 +51,11 @@ class ModelProcess:
         self._address.port = self._conn.recv()
         return self
 
+    @property
+    def pid(self) -> int:
+        assert self._process is not None
+        return int(self._process.pid)
+
     def agent_model(self, **overrides: Any) -> dict[str, Any]:
         """An agent's `model` config section pointing at this process's server."""
         return self._address.agent_model(**overrides)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import random
 import statistics
 import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psutil
 from stack import Stack, percentile, rss_mb
 
@@ -84,13 +87,13 @@ async def throughput(
     error_kinds: dict[str, int] = {}
     deadline = time.perf_counter() + seconds
 
-    async def worker(url: str) -> None:
+    async def worker(url: str, http: httpx.AsyncClient) -> None:
         nonlocal errors
         i = 0
         while time.perf_counter() < deadline:
             started = time.perf_counter()
             try:
-                r = await stack.http.post(url, params={"wait": "true"}, json={"text": f"load {i}"})
+                r = await http.post(url, params={"wait": "true"}, json={"text": f"load {i}"})
                 if r.status_code != 200 or r.json().get("text") != "ok":
                     errors += 1
                     kind = f"{r.status_code} {r.text[:160]}"
@@ -103,10 +106,18 @@ async def throughput(
                 error_kinds[kind] = error_kinds.get(kind, 0) + 1
             i += 1
 
-    cpu0, pg0, wall0 = _cpu_seconds(stack.gateway_pid), _postgres_cpu_seconds(), time.perf_counter()
-    await asyncio.gather(*(worker(u) for u in urls))
-    wall = time.perf_counter() - wall0
-    cpu, pg = _cpu_seconds(stack.gateway_pid) - cpu0, _postgres_cpu_seconds() - pg0
+    async with contextlib.AsyncExitStack() as clients:
+        # A client per worker, as each user has its own: one shared client's connection pool
+        # costs CPU in proportion to its connections (at 64 it took more than the gateway).
+        https = [await clients.enter_async_context(stack.client()) for _ in urls]
+        # The harness's own share of the machine: the load client (this process) and the model.
+        harness = (os.getpid(), stack.model.pid)
+        cpu0, pg0, wall0 = _cpu_seconds(stack.gateway_pid), _postgres_cpu_seconds(), time.perf_counter()
+        client0, model0 = (_cpu_seconds(pid) for pid in harness)
+        await asyncio.gather(*(worker(u, h) for u, h in zip(urls, https, strict=True)))
+        wall = time.perf_counter() - wall0
+        cpu, pg = _cpu_seconds(stack.gateway_pid) - cpu0, _postgres_cpu_seconds() - pg0
+        client, model = (_cpu_seconds(p) - start for p, start in zip(harness, (client0, model0), strict=True))
     done = len(latencies)
     return {
         "concurrency": concurrency,
@@ -118,6 +129,8 @@ async def throughput(
         **_lat(latencies),
         "gateway_cpu_ms_per_turn": round(cpu * 1000 / max(done, 1), 2),
         "postgres_cpu_ms_per_turn": round(pg * 1000 / max(done, 1), 2),
+        "client_cpu_ms_per_turn": round(client * 1000 / max(done, 1), 2),
+        "model_cpu_ms_per_turn": round(model * 1000 / max(done, 1), 2),
     }
 
 

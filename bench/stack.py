@@ -86,6 +86,10 @@ class Stack:
         config["memory"]["introspection"]["enabled"] = introspection
         (await self.http.put(f"/api/agents/{agent_id}/config", json=config)).raise_for_status()
 
+    def client(self) -> httpx.AsyncClient:
+        """A client of its own (as a user's), authenticated like `http`."""
+        return httpx.AsyncClient(base_url=self.gateway.url, headers=HEADERS, timeout=120)
+
     async def open_session(self, agent_id: str, session_id: str) -> str:
         spec = {"sessionId": session_id, "source": {"kind": "api", "interactive": False}}
         (await self.http.post(f"/api/agents/{agent_id}/sessions", json=spec)).raise_for_status()
