@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import openai
+from openai._models import FinalRequestOptions
 from openai.types.chat import ChatCompletion
 
 from openhermit.protocol.json_text import dumps
@@ -81,6 +82,11 @@ class OpenAIChatClient(VendorClient):
     def __init__(self, endpoint: Endpoint) -> None:
         super().__init__(endpoint, openai.AsyncOpenAI(**sdk_options(endpoint, openai.DefaultAioHttpClient())))
         self._tools = EncodedTools(_tool)
+        # Every request's options, but its body; `post` would build them anew from the model's
+        # defaults each time (deep-copying them). `request` copies what it is given per attempt.
+        self._options = FinalRequestOptions.construct(
+            method="post", url="/chat/completions", security={"bearer_auth": True}
+        )
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
         messages = [{"role": "system", "content": request.system}, *map(_message, request.messages)]
@@ -102,18 +108,16 @@ class OpenAIChatClient(VendorClient):
         finish_reason = "stop"
         usage = Usage()
         try:
-            # The low-level post sends our body, already JSON (`create` would walk it against
+            # The low-level request sends our body, already JSON (`create` would walk it against
             # the SDK's TypedDicts and encode the tool list anew on every call), and
             # `AsyncStream[object]` hands each chunk over as the decoded JSON instead of building
             # typed objects from it: together they were most of the SDK's cost per turn.
             # Transport, auth, retries and error mapping stay the SDK's.
-            stream = await self._client.post(
-                "/chat/completions",
-                content=body.encode(),
-                cast_to=ChatCompletion,
+            stream = await self._client.request(
+                ChatCompletion,
+                self._options.model_copy(update={"content": body.encode()}),
                 stream=True,
                 stream_cls=openai.AsyncStream[object],
-                options={"security": {"bearer_auth": True}},
             )
             async for chunk in stream:
                 if not isinstance(chunk, dict):
