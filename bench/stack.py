@@ -39,6 +39,11 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
+def gateway_client(url: str, **options: Any) -> httpx.AsyncClient:
+    """An HTTP client of the gateway at `url`, authenticated as its admin."""
+    return httpx.AsyncClient(base_url=url, headers=HEADERS, timeout=120, **options)
+
+
 def rss_mb(pid: int) -> float:
     """Resident set size of a process, from /proc."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -88,7 +93,7 @@ class Stack:
 
     def client(self) -> httpx.AsyncClient:
         """A client of its own (as a user's), authenticated like `http`."""
-        return httpx.AsyncClient(base_url=self.gateway.url, headers=HEADERS, timeout=120)
+        return gateway_client(self.gateway.url)
 
     async def open_session(self, agent_id: str, session_id: str) -> str:
         spec = {"sessionId": session_id, "source": {"kind": "api", "interactive": False}}
@@ -132,9 +137,7 @@ async def running_stack(database_url: str | None = None) -> AsyncIterator[Stack]
         gateway = await asyncio.to_thread(GatewayProcess(Path(tmp) / "home", **env).start)
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
         try:
-            async with httpx.AsyncClient(
-                base_url=gateway.url, headers=HEADERS, timeout=120, limits=limits
-            ) as http:
+            async with gateway_client(gateway.url, limits=limits) as http:
                 stack = Stack(model, streaming, gateway, database_url, http)
                 stack._sampler = asyncio.create_task(stack._sample_connections())
                 try:

@@ -251,14 +251,15 @@ class AgentSkills:
 
     def for_turn(self, records: list[SkillRecord]) -> list[SkillIndexEntry]:
         """The skills to list in this turn's prompt, given the enabled set (read with the turn's
-        setup); a changed set is mirrored in the background."""
+        setup); a changed set is mirrored in the background (once more after a running mirror,
+        which may have read the set before the change)."""
         stale = self._fingerprint(records) != self._synced
         if stale and self.deps.sandboxes is not None:
             if self._mirroring is None or self._mirroring.done():
                 self._mirroring = asyncio.get_running_loop().create_task(self._mirror())
                 self._mirroring.add_done_callback(_log_failure)
             else:
-                self._again = True  # the running mirror may have read the set before this change
+                self._again = True
         return self._index(records)
 
     async def _mirror(self) -> None:
