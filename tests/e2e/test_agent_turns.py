@@ -113,3 +113,39 @@ async def test_model_failure_then_recovery(
         assert (
             await http.post("/api/agents/nobody/sessions/s/messages", json={"text": "x"})
         ).status_code == 404
+
+
+@pytest.mark.parametrize("level", ["info", "warning"])
+async def test_the_gateway_logs_at_its_configured_level(
+    tmp_path: Path, db_url: str, db: Database, fake_model: FakeModelServer, level: str
+) -> None:
+    gateway = GatewayProcess(
+        tmp_path / "home",
+        DATABASE_URL=db_url,
+        GATEWAY_ADMIN_TOKEN="e2e-admin",
+        FAKE_API_KEY="sk-e2e",
+        OPENHERMIT_LOG_LEVEL=level,
+    ).start()
+    try:
+        async with httpx.AsyncClient(base_url=gateway.url, headers=H, timeout=30) as http:
+            await http.post("/api/agents", json={"agentId": "quiet"})
+            await point_at_fake(db, "quiet", fake_model)
+            spec = {"sessionId": "s", "source": {"kind": "api", "interactive": True}}
+            assert (await http.post("/api/agents/quiet/sessions", json=spec)).status_code == 200
+            fake_model.default = Reply(text="done")
+            for _ in range(3):
+                reply = await http.post(
+                    "/api/agents/quiet/sessions/s/messages?wait=true", json={"text": "hi"}
+                )
+                assert reply.json()["text"] == "done"
+            kept = [line["message"] for line in (await http.get("/api/admin/logs", headers=H)).json()]
+    finally:
+        gateway.stop()
+    printed = gateway.log.read_text().splitlines()
+    # Model calls are not logged line by line at info, nor anything below the level set.
+    assert not [line for line in printed + kept if "HTTP Request" in line]
+    if level == "info":
+        assert any("gateway listening" in line for line in printed)
+        assert any("gateway listening" in line for line in kept)
+    else:
+        assert not [line for line in printed + kept if " INFO " in f" {line}"]

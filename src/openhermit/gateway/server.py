@@ -15,6 +15,7 @@ import uvicorn
 from openhermit.config import Settings, load_settings
 from openhermit.errors import ConfigError, OpenHermitError
 from openhermit.gateway.app import create_app
+from openhermit.gateway.log_buffer import configure_logging
 from openhermit.gateway.platform import start_platform
 
 log = logging.getLogger("openhermit.gateway")
@@ -78,9 +79,7 @@ def main() -> None:
     """Entry point of `python -m openhermit.gateway` (what `hermit gateway run` executes)."""
     try:
         settings = load_settings()
-        logging.basicConfig(
-            level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
+        configure_logging(settings.log_level)
         run_event_loop(serve(settings))
     except (ConfigError, OpenHermitError) as exc:
         print(f"openhermit: {exc.message}", file=sys.stderr)
