@@ -28,6 +28,7 @@ from sqlalchemy import event
 
 from openhermit.config import Settings
 from openhermit.gateway.app import create_app
+from openhermit.gateway.heap import settle_heap
 from openhermit.gateway.platform import Platform
 from openhermit.secrets.crypto import SecretCipher
 from openhermit.secrets.db_store import DbSecretStore
@@ -84,6 +85,7 @@ async def run(
         secrets = DbSecretStore(store.db, cipher)
         platform = Platform(settings=settings, store=store, secrets=secrets)
         app = create_app(settings, platform)
+        settle_heap()  # as the gateway process does once started
         statements: Counter[str] = Counter()
         counting = False
 

@@ -15,6 +15,7 @@ import uvicorn
 from openhermit.config import Settings, load_settings
 from openhermit.errors import ConfigError, OpenHermitError
 from openhermit.gateway.app import create_app
+from openhermit.gateway.heap import settle_heap
 from openhermit.gateway.log_buffer import configure_logging
 from openhermit.gateway.platform import start_platform
 
@@ -58,6 +59,7 @@ async def serve(settings: Settings) -> None:
             timeout_keep_alive=KEEP_ALIVE_SECONDS,
         )
         server = uvicorn.Server(config)
+        settle_heap()
         log.info("gateway listening on http://%s:%d", settings.host, settings.port)
         await server.serve()
     finally:
