@@ -16,7 +16,7 @@ from openhermit.runtime.recorder import TurnRecorder
 from openhermit.runtime.runner import AgentRunner, TurnSetupError
 from openhermit.runtime.tools.base import ToolContext
 from openhermit.runtime.tools.catalog import INTROSPECTION_TOOLS
-from openhermit.store.repos import agents, events, sessions
+from openhermit.store.repos import sessions
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +53,11 @@ class Introspector:
             self._running.discard(session_id)
 
     async def _run(self, runner: AgentRunner, session_id: str, reason: str) -> bool:
-        async with self.deps.db.driver_connection() as conn:  # three reads: no transaction needed
-            revision = await agents.setup_revision(conn, self.agent_id)
-            session = await sessions.get_record(conn, self.agent_id, session_id)
-            fresh = await events.since_last_introspection(conn, self.agent_id, session_id)
-        if revision is None or session is None:
+        async with self.deps.db.driver_connection() as conn:
+            found = await sessions.to_introspect(conn, self.agent_id, session_id)
+        if found is None or found.setup_revision is None:
             return False
+        session, revision, fresh = found
         if reason == "new_session":
             async with self.deps.db.transaction() as tx:
                 await sessions.set_session_status(tx, self.agent_id, session_id, "inactive")

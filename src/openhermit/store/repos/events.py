@@ -320,22 +320,24 @@ def _append_with_context_sql(count: int, announce: bool, since: bool) -> str:
     )
 
 
-async def since_last_introspection(tx: Tx | DriverTx, agent_id: str, session_id: str) -> list[StoredEvent]:
-    """User, assistant and error rows not yet seen by introspection."""
-    rows = await (await driver(tx)).fetch(_SINCE_INTROSPECTION, agent_id, session_id)
-    return [StoredEvent(*row) for row in rows]
-
-
-_SINCE_INTROSPECTION = f"""
-SELECT {_EVENT_COLUMNS} FROM session_events
+_PREFIXED = tuple(f"event_{c.name}" for c in COLUMNS)
+_PREFIXED_COLUMNS = ", ".join(f"{c.name} AS event_{c.name}" for c in COLUMNS)
+SINCE_INTROSPECTION = f"""
+SELECT {_PREFIXED_COLUMNS} FROM session_events
 WHERE agent_id = $1 AND session_id = $2 AND event_type IN ('user', 'assistant', 'error')
   AND content IS NOT NULL
   AND id > coalesce((
     SELECT max(id) FROM session_events
     WHERE agent_id = $1 AND session_id = $2 AND event_type = 'introspection_end'
   ), 0)
-ORDER BY id
 """
+"""User, assistant and error rows not yet seen by introspection, of the session $2 of agent $1,
+their columns named `event_` + column name (`prefixed_event`)."""
+
+
+def prefixed_event(row: Any) -> StoredEvent:
+    """A row of `SINCE_INTROSPECTION`."""
+    return StoredEvent(*(row[name] for name in _PREFIXED))
 
 
 async def last_event_id(tx: Tx, agent_id: str, session_id: str) -> int:

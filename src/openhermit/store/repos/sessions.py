@@ -20,6 +20,7 @@ from openhermit.store.driver import as_entity, driver
 from openhermit.store.engine import DriverTx, Tx
 from openhermit.store.like import ESCAPE, escape_like
 from openhermit.store.repos.agents import SETUP_REVISION_COLUMNS, as_revision
+from openhermit.store.repos.events import SINCE_INTROSPECTION, StoredEvent, prefixed_event
 from openhermit.store.tables.sessions import Session
 
 
@@ -116,6 +117,36 @@ RETURNING sessions.*, revision.agent_revision, revision.fleet_revision
 """
 """Mark the session `running` if a turn of it is queued, taking its lock; the session and its
 agent's setup revision (`started`). No row, and no lock, when nothing is queued."""
+
+
+class ToIntrospect(NamedTuple):
+    session: SessionRecord
+    setup_revision: tuple[int, int] | None  # the agent's setup revision (`agents.setup_revision`)
+    fresh: list[StoredEvent]  # the rows introspection has not seen yet, in id order
+
+
+async def to_introspect(tx: Tx | DriverTx, agent_id: str, session_id: str) -> ToIntrospect | None:
+    """What introspecting the session starts from, in one statement (None: no such session)."""
+    rows = await (await driver(tx)).fetch(_TO_INTROSPECT, agent_id, session_id)
+    if not rows:
+        return None
+    first = rows[0]
+    fresh = [prefixed_event(row) for row in rows if row["event_id"] is not None]
+    return ToIntrospect(
+        _record(as_entity(Session, first)),
+        as_revision(first["agent_revision"], first["fleet_revision"]),
+        fresh,
+    )
+
+
+_TO_INTROSPECT = f"""
+SELECT s.*, revision.agent_revision, revision.fleet_revision, fresh.*
+FROM sessions s
+CROSS JOIN (SELECT {SETUP_REVISION_COLUMNS}) AS revision (agent_revision, fleet_revision)
+LEFT JOIN LATERAL ({SINCE_INTROSPECTION}) AS fresh ON true
+WHERE s.agent_id = $1 AND s.session_id = $2
+ORDER BY fresh.event_id
+"""
 
 
 class Locked(NamedTuple):
