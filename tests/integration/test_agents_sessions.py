@@ -11,7 +11,7 @@ from sqlalchemy import text
 from openhermit.gateway.platform import Platform
 from openhermit.runtime.leases import Leases
 from openhermit.store.engine import Database
-from openhermit.store.repos import instructions, sessions, turns
+from openhermit.store.repos import instructions, sessions, turns, users
 from openhermit.testing.fake_model import FakeModelServer, Reply
 from tests.polling import eventually
 from tests.runtime_helpers import create_agent, open_session, point_at_fake
@@ -362,3 +362,19 @@ async def test_leases_of_held_turns_are_renewed_together_until_released(
     finally:
         await leases.aclose()
     await eventually(expired, lambda found: found == [True, True], what="every lease run out after close")
+
+
+async def test_new_agent_with_an_owner(client: httpx.AsyncClient, db: Database) -> None:
+    async with db.transaction() as tx:
+        await users.insert_user(tx, "usr-ann", "Ann")
+    made = await client.post("/api/agents", json={"agentId": "anns", "ownerUserId": "usr-ann"}, headers=H)
+    assert made.status_code == 201
+    owned = (await client.get("/api/admin/users/usr-ann/agents", headers=H)).json()
+    assert [(a["agentId"], a["role"]) for a in owned] == [("anns", "owner")]
+
+    nobody = await client.post(
+        "/api/agents", json={"agentId": "orphan", "ownerUserId": "usr-none"}, headers=H
+    )
+    assert nobody.status_code == 404
+    assert nobody.json()["error"]["code"] == "not_found"
+    assert (await client.get("/api/agents/orphan/info", headers=H)).status_code == 404  # nothing kept

@@ -12,6 +12,7 @@ from openhermit.protocol.agents import AgentRecord, CreateAgentRequest
 from openhermit.protocol.sessions import SessionSource, SessionSpec
 from openhermit.runtime.deps import RuntimeDeps
 from openhermit.runtime.fleet import Fleet
+from openhermit.store.engine import DriverTx, Tx
 from openhermit.store.notify import notify
 from openhermit.store.repos import agents, users
 
@@ -52,23 +53,31 @@ async def create_agent(deps: RuntimeDeps, request: CreateAgentRequest) -> AgentR
     # The folders are made in a thread while the rows are inserted (a mkdir on a journaled
     # file system takes a fraction of a millisecond, too long to block the event loop for).
     folders = asyncio.create_task(asyncio.to_thread(scaffold_workspace, Path(workspace)))
+
+    async def insert(tx: Tx | DriverTx) -> AgentRecord:
+        return await agents.insert_agent(
+            tx,
+            request.agent_id,
+            name=request.name,
+            workspace_dir=workspace,
+            config=default_agent_config(workspace),
+            security=security,
+            inbox=inbox_spec(),
+            instructions=STARTER_INSTRUCTIONS,
+        )
+
     try:
+        if not request.owner_user_id:  # one statement, committing on its own: one round trip
+            async with deps.db.driver_connection() as conn:
+                return await insert(conn)
         async with deps.db.transaction() as tx:
-            record = await agents.insert_agent(
-                tx,
-                request.agent_id,
-                name=request.name,
-                workspace_dir=workspace,
-                config=default_agent_config(workspace),
-                security=security,
-                inbox=inbox_spec(),
-                instructions=STARTER_INSTRUCTIONS,
-            )
-            if request.owner_user_id:
-                await users.set_role(tx, request.owner_user_id, request.agent_id, "owner")
+            if await users.get_user(tx, request.owner_user_id) is None:
+                raise NotFound(f"User {request.owner_user_id} not found.")
+            record = await insert(tx)
+            await users.set_role(tx, request.owner_user_id, request.agent_id, "owner")
+        return record
     finally:
         await folders
-    return record
 
 
 def scaffold_workspace(workspace: Path) -> None:

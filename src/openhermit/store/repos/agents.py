@@ -28,7 +28,7 @@ def _record(row: Agent) -> AgentRecord:
 
 
 async def insert_agent(
-    tx: Tx,
+    tx: Tx | DriverTx,
     agent_id: str,
     *,
     workspace_dir: str,
