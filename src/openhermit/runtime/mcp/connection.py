@@ -84,6 +84,7 @@ class McpConnection:
 
     def _fail(self, message: str) -> None:
         self.status = "error"
+        self.tools = []  # none is offered or listed once broken, not only after the session closed
         self.last_error = redact(message, self.server.secrets)
         self._broken.set()
 
