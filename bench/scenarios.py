@@ -139,15 +139,21 @@ async def fleet(stack: Stack, agents: int = 1000) -> dict[str, Any]:
     """Create `agents` agents one after another through the API; RSS before and after."""
     idle = rss_mb(stack.gateway_pid)
     per_agent: list[float] = []
+    cpu0, pg0, client0 = _cpu_seconds(stack.gateway_pid), _postgres_cpu_seconds(), _cpu_seconds(os.getpid())
     for i in range(agents):
         started = time.perf_counter()
         r = await stack.http.post("/api/agents", json={"agentId": f"fleet-{i:05d}"})
         per_agent.append((time.perf_counter() - started) * 1000)
         r.raise_for_status()
+    cpu, pg = _cpu_seconds(stack.gateway_pid) - cpu0, _postgres_cpu_seconds() - pg0
+    client = _cpu_seconds(os.getpid()) - client0
     return {
         "agents": agents,
         "create_total_s": round(sum(per_agent) / 1000, 2),
         **_lat(per_agent, "create_"),
+        "gateway_cpu_ms_per_agent": round(cpu * 1000 / agents, 2),
+        "postgres_cpu_ms_per_agent": round(pg * 1000 / agents, 2),
+        "client_cpu_ms_per_agent": round(client * 1000 / agents, 2),
         "rss_idle_mb": idle,
         "rss_after_agents_mb": rss_mb(stack.gateway_pid),
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import httpx
 import pytest
@@ -32,7 +33,13 @@ async def test_new_agent_defaults(client: httpx.AsyncClient, db: Database, platf
     assert keys == ["identity", "rules", "soul"]
     assert inbox is not None
     assert inbox.source.kind == "inbox"
-    assert (platform.settings.workspaces_dir / "main" / ".openhermit" / "tool_results").is_dir()
+    # The workspace folders are made when the agent first runs, not by its creation.
+    workspace = platform.settings.workspaces_dir / "main"
+    assert not workspace.exists()
+    started = await client.post("/api/agents/main/manage/start", headers=H)
+    assert started.json()["status"] == "running"
+    for folder in (".openhermit/skills/system", ".openhermit/tool_results"):
+        assert (workspace / folder).is_dir()
     listed = (await client.get("/api/agents", headers=H)).json()
     assert listed == [
         {"agentId": "main", "status": "running", "name": "Main", "workspaceDir": body["workspaceDir"]}
@@ -378,3 +385,15 @@ async def test_new_agent_with_an_owner(client: httpx.AsyncClient, db: Database) 
     assert nobody.status_code == 404
     assert nobody.json()["error"]["code"] == "not_found"
     assert (await client.get("/api/agents/orphan/info", headers=H)).status_code == 404  # nothing kept
+
+
+async def test_an_agent_whose_workspace_cannot_be_made_still_starts(
+    client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    spec = {"agentId": "stuck", "workspaceDir": str(blocker / "workspace")}
+    assert (await client.post("/api/agents", json=spec, headers=H)).status_code == 201
+    started = await client.post("/api/agents/stuck/manage/start", headers=H)
+    assert started.status_code == 200
+    assert started.json()["status"] == "running"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from pathlib import Path
 from typing import Literal
 
 from openhermit.errors import Invalid, NotFound
@@ -17,12 +15,6 @@ from openhermit.store.notify import notify
 from openhermit.store.repos import agents, users
 
 ManageAction = Literal["start", "stop", "restart", "enable", "disable", "delete"]
-WORKSPACE_SCAFFOLD = (
-    ".openhermit",
-    ".openhermit/skills",
-    ".openhermit/skills/system",
-    ".openhermit/tool_results",
-)
 
 STARTER_INSTRUCTIONS = {
     "identity": (
@@ -50,9 +42,7 @@ async def create_agent(deps: RuntimeDeps, request: CreateAgentRequest) -> AgentR
     """Insert the agent with its defaults: config, instructions, inbox session, owner, workspace."""
     workspace = str(request.workspace_dir or deps.settings.workspaces_dir / request.agent_id)
     security = {"access": request.access} if request.access else {}
-    # The folders are made in a thread while the rows are inserted (a mkdir on a journaled
-    # file system takes a fraction of a millisecond, too long to block the event loop for).
-    folders = asyncio.create_task(asyncio.to_thread(scaffold_workspace, Path(workspace)))
+    # Its workspace folders are made when it first runs (`workspace_scaffold`).
 
     async def insert(tx: Tx | DriverTx) -> AgentRecord:
         return await agents.insert_agent(
@@ -66,23 +56,15 @@ async def create_agent(deps: RuntimeDeps, request: CreateAgentRequest) -> AgentR
             instructions=STARTER_INSTRUCTIONS,
         )
 
-    try:
-        if not request.owner_user_id:  # one statement, committing on its own: one round trip
-            async with deps.db.driver_connection() as conn:
-                return await insert(conn)
-        async with deps.db.transaction() as tx:
-            if await users.get_user(tx, request.owner_user_id) is None:
-                raise NotFound(f"User {request.owner_user_id} not found.")
-            record = await insert(tx)
-            await users.set_role(tx, request.owner_user_id, request.agent_id, "owner")
-        return record
-    finally:
-        await folders
-
-
-def scaffold_workspace(workspace: Path) -> None:
-    for folder in WORKSPACE_SCAFFOLD:
-        (workspace / folder).mkdir(parents=True, exist_ok=True)
+    if not request.owner_user_id:  # one statement, committing on its own: one round trip
+        async with deps.db.driver_connection() as conn:
+            return await insert(conn)
+    async with deps.db.transaction() as tx:
+        if await users.get_user(tx, request.owner_user_id) is None:
+            raise NotFound(f"User {request.owner_user_id} not found.")
+        record = await insert(tx)
+        await users.set_role(tx, request.owner_user_id, request.agent_id, "owner")
+    return record
 
 
 async def manage(deps: RuntimeDeps, fleet: Fleet, agent_id: str, action: ManageAction) -> str:

@@ -6,12 +6,14 @@ import asyncio
 import contextlib
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 from openhermit.protocol.agent_config import AgentConfig
 from openhermit.runtime.deps import RuntimeDeps
 from openhermit.runtime.introspection import Introspector
 from openhermit.runtime.runner import AgentRunner
+from openhermit.runtime.workspace_scaffold import scaffold_workspace
 from openhermit.store.repos import agents
 
 log = logging.getLogger(__name__)
@@ -64,6 +66,10 @@ class Fleet:
             record = await agents.get_agent(tx, agent_id)
         if record is None or record.status != "active":
             return None
+        try:
+            await asyncio.to_thread(scaffold_workspace, Path(record.workspace_dir))
+        except OSError as exc:  # the agent still answers; its file tools will report the cause
+            log.warning("agent %s: cannot make its workspace folders: %s", agent_id, exc)
         runner = AgentRunner(agent_id, self.deps)
         runner.on_turn_finished.append(self._after_turn)
         self._runners[agent_id] = runner
