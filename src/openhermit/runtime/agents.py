@@ -39,10 +39,10 @@ def inbox_spec() -> SessionSpec:
 
 
 async def create_agent(deps: RuntimeDeps, request: CreateAgentRequest) -> AgentRecord:
-    """Insert the agent with its defaults: config, instructions, inbox session, owner, workspace."""
+    """Insert the agent with its defaults: config, instructions, inbox session, owner. Its
+    workspace folders are made when it first runs (`workspace_scaffold`)."""
     workspace = str(request.workspace_dir or deps.settings.workspaces_dir / request.agent_id)
     security = {"access": request.access} if request.access else {}
-    # Its workspace folders are made when it first runs (`workspace_scaffold`).
 
     async def insert(tx: Tx | DriverTx) -> AgentRecord:
         return await agents.insert_agent(

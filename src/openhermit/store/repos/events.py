@@ -8,6 +8,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any, NamedTuple
 
+import asyncpg
 from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 
@@ -321,7 +322,7 @@ def _append_with_context_sql(count: int, announce: bool, since: bool) -> str:
 
 
 _PREFIXED = tuple(f"event_{c.name}" for c in COLUMNS)
-_PREFIXED_COLUMNS = ", ".join(f"{c.name} AS event_{c.name}" for c in COLUMNS)
+_PREFIXED_COLUMNS = ", ".join(f"{c.name} AS {name}" for c, name in zip(COLUMNS, _PREFIXED, strict=True))
 SINCE_INTROSPECTION = f"""
 SELECT {_PREFIXED_COLUMNS} FROM session_events
 WHERE agent_id = $1 AND session_id = $2 AND event_type IN ('user', 'assistant', 'error')
@@ -335,7 +336,7 @@ WHERE agent_id = $1 AND session_id = $2 AND event_type IN ('user', 'assistant', 
 their columns named `event_` + column name (`prefixed_event`)."""
 
 
-def prefixed_event(row: Any) -> StoredEvent:
+def prefixed_event(row: asyncpg.Record) -> StoredEvent:
     """A row of `SINCE_INTROSPECTION`."""
     return StoredEvent(*(row[name] for name in _PREFIXED))
 
