@@ -60,8 +60,7 @@ async def create_agent(deps: RuntimeDeps, request: CreateAgentRequest) -> AgentR
         async with deps.db.driver_connection() as conn:
             return await insert(conn)
     async with deps.db.transaction() as tx:
-        if await users.get_user(tx, request.owner_user_id) is None:
-            raise NotFound(f"User {request.owner_user_id} not found.")
+        await users.require_user(tx, request.owner_user_id)
         record = await insert(tx)
         await users.set_role(tx, request.owner_user_id, request.agent_id, "owner")
     return record

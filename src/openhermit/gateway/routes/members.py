@@ -105,9 +105,7 @@ async def add_member(request: Request, agent_id: str, body: AddMember) -> Added:
             raise NotFound(f"Agent {agent_id} is not available.")
         access = await resolve_access(tx, caller, agent_id, join=False)
         if body.user_id is not None:
-            if await users.get_user(tx, body.user_id) is None:
-                raise NotFound(f"User {body.user_id} not found.")
-            target = body.user_id
+            target = (await users.require_user(tx, body.user_id)).user_id
         else:
             target, _ = await users.ensure_user(
                 tx, str(body.channel), str(body.channel_user_id), body.display_name

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
+from openhermit.errors import NotFound
 from openhermit.protocol.users import Identity, Membership, Role, UserRecord
 from openhermit.store.engine import Tx
 from openhermit.store.tables.agents import Agent
@@ -28,6 +29,14 @@ async def insert_user(tx: Tx, user_id: str, name: str | None = None) -> UserReco
 async def get_user(tx: Tx, user_id: str) -> UserRecord | None:
     row = await tx.get(User, user_id)
     return UserRecord.model_validate(row, from_attributes=True) if row else None
+
+
+async def require_user(tx: Tx, user_id: str) -> UserRecord:
+    """The user, or `NotFound` (404) when no user has this id."""
+    found = await get_user(tx, user_id)
+    if found is None:
+        raise NotFound(f"User {user_id} not found.")
+    return found
 
 
 async def set_name(tx: Tx, user_id: str, name: str) -> None:
