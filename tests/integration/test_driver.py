@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 import pytest
 from sqlalchemy import text
 
 from openhermit.store.driver import driver
 from openhermit.store.engine import Database, to_libpq_url
+from tests.polling import eventually
 
 
 class _Abort(Exception):
@@ -95,3 +98,35 @@ async def test_a_connection_a_transaction_was_left_open_on_is_never_reused(db: D
             assert await watcher.fetchval("SELECT value ->> 'n' FROM meta WHERE key = $1", key) == str(i)
     finally:
         await watcher.close()
+
+
+async def test_callers_cancelled_mid_statement_give_every_connection_back(db: Database) -> None:
+    """Requests cancelled while their statements run (clients that went away, turns stopped)
+    must not keep pool slots: with the pool bounded, each lost slot is lost for good."""
+    size = db.engine.pool.size()
+    started = asyncio.Semaphore(0)
+
+    async def slow(in_transaction: bool) -> None:
+        context = db.driver_transaction() if in_transaction else db.driver_connection()
+        async with context as conn:
+            started.release()
+            await conn.execute("SELECT pg_sleep(30)")
+
+    tasks = [asyncio.create_task(slow(i % 2 == 0)) for i in range(size * 2)]  # half of them wait
+    for _ in range(size):
+        await asyncio.wait_for(started.acquire(), 10)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await eventually(lambda: _checked_out(db), lambda n: n == 0, what="every connection back in the pool")
+
+    async def fast(i: int) -> int:
+        async with db.driver_transaction() as tx:
+            await asyncio.sleep(0.05)  # all of them at once: every slot is needed
+            return int(await tx.fetchval("SELECT $1::int", i))
+
+    assert await asyncio.wait_for(asyncio.gather(*(fast(i) for i in range(size))), 10) == list(range(size))
+
+
+async def _checked_out(db: Database) -> int:
+    return db.engine.pool.checkedout()  # type: ignore[attr-defined]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
@@ -12,6 +13,8 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.util import greenlet_spawn
 
 from openhermit.errors import ConfigError
 from openhermit.protocol import json_text
@@ -58,21 +61,33 @@ class Database:
     async def driver_transaction(self) -> AsyncIterator[DriverTx]:
         """A transaction on a pooled connection for the hot path's driver statements: committed
         on success, rolled back on error, at a third of an ORM session's cost."""
-        async with self.engine.connect() as conn:
-            raw: asyncpg.Connection = (await conn.get_raw_connection()).driver_connection  # type: ignore[assignment]
+        async with self._checkout() as pooled:
+            raw: asyncpg.Connection = pooled.driver_connection
             try:
                 async with raw.transaction():
                     yield raw
             finally:
                 if raw.is_in_transaction():  # the rollback itself was cancelled: do not reuse
-                    await conn.invalidate()
+                    await greenlet_spawn(pooled.invalidate)  # closes it: that can await
 
     @asynccontextmanager
     async def driver_connection(self) -> AsyncIterator[DriverTx]:
         """A pooled connection outside any transaction: each driver statement commits on its own.
         For work that is one statement, it saves the round trips of BEGIN and COMMIT."""
-        async with self.engine.connect() as conn:
-            yield (await conn.get_raw_connection()).driver_connection  # type: ignore[misc]
+        async with self._checkout() as pooled:
+            yield pooled.driver_connection
+
+    @asynccontextmanager
+    async def _checkout(self) -> AsyncIterator[PoolProxiedConnection]:
+        """A connection straight from the pool, returned to it afterwards (closed instead once
+        invalidated). `engine.connect()` wraps the same checkout in a `Connection` that the
+        driver statements never use, and costs three greenlet switches instead of two."""
+        pooled = await greenlet_spawn(self.engine.sync_engine.raw_connection)
+        try:
+            yield pooled
+        finally:
+            # Shielded, as `AsyncConnection` does: a cancelled caller must not keep the slot.
+            await asyncio.shield(greenlet_spawn(pooled.close))
 
     async def ping(self) -> None:
         """Raise `ConfigError` with one clear line when the server cannot be reached."""
