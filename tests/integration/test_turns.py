@@ -286,15 +286,20 @@ async def test_wait_timeout_gives_504_with_partial(
     client: httpx.AsyncClient, agent: str, fake_model: FakeModelServer
 ) -> None:
     answer = threading.Event()  # the model answers only after the wait has given up
-    fake_model.script(Reply(text="slow", hold=answer))
+    fake_model.script(
+        Reply(tool_calls=[("memory_add", {"content": "the user says hi"})]), Reply(text="slow", hold=answer)
+    )
     try:
         response = await client.post(
-            url(agent, "s1"), params={"wait": "true", "timeout": "200"}, json={"text": "hi"}, headers=H
+            url(agent, "s1"), params={"wait": "true", "timeout": "1500"}, json={"text": "hi"}, headers=H
         )
     finally:
         answer.set()
     assert response.status_code == 504
-    assert response.json()["error"] == "Timeout waiting for agent response."
+    body = response.json()
+    assert body["error"] == "Timeout waiting for agent response."
+    assert [(call["tool"], call["isError"]) for call in body["toolCalls"]] == [("memory_add", False)]
+    assert body["text"] is None
 
 
 async def test_interrupt_ends_the_turn(

@@ -26,9 +26,12 @@ class Envelope:
 
 
 class Subscription:
-    def __init__(self, bus: EventBus, key: tuple[str, str], capacity: int) -> None:
+    def __init__(
+        self, bus: EventBus, key: tuple[str, str], capacity: int, types: frozenset[str] | None = None
+    ) -> None:
         self._bus = bus
         self._key = key
+        self._types = types
         self._queue: asyncio.Queue[Envelope | None] = asyncio.Queue(capacity)
         self.overflowed = False
         self.last_stored_id = 0  # stored events at or below this id were delivered already
@@ -40,6 +43,8 @@ class Subscription:
             if envelope.id == self.last_stored_id:
                 return
             self.last_stored_id = envelope.id
+        if self._types is not None and envelope.event.type not in self._types:
+            return
         try:
             self._queue.put_nowait(envelope)
         except asyncio.QueueFull:
@@ -73,9 +78,13 @@ class EventBus:
         self._capacity = capacity
         self._subscribers: dict[tuple[str, str], set[Subscription]] = defaultdict(set)
 
-    def subscribe(self, agent_id: str, session_id: str) -> Subscription:
+    def subscribe(
+        self, agent_id: str, session_id: str, *, types: frozenset[str] | None = None
+    ) -> Subscription:
+        """The session's events from now on; with `types`, only events of those types, so a
+        caller waiting for a turn's outcome is not woken by every token the model streams."""
         key = (agent_id, session_id)
-        subscription = Subscription(self, key, self._capacity)
+        subscription = Subscription(self, key, self._capacity, types)
         self._subscribers[key].add(subscription)
         return subscription
 

@@ -135,7 +135,7 @@ async def execute(deps: RuntimeDeps, fleet: Fleet, fire: Fire, timeout_seconds: 
         },
     )
     options = {"maxToolCalls": schedule.policy.max_iterations, "model": schedule.policy.model}
-    with deps.bus.subscribe(schedule.agent_id, session_id) as subscription:
+    with deps.bus.subscribe(schedule.agent_id, session_id, types=frozenset({"agent_end"})) as subscription:
         accepted = await post_message(
             runner,
             session_id,

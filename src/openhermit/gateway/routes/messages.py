@@ -27,6 +27,9 @@ from openhermit.store.repos import events, turns
 router = APIRouter(tags=["messages"])
 DEFAULT_WAIT_MS = 300_000
 SSE_PING_SECONDS = 15
+# What a `wait` request reads from its turn's events: not the text deltas, which would wake it
+# once per streamed token.
+WAITED_EVENTS = frozenset({"tool_result", "text_final", "error", "agent_end"})
 
 
 class ApproveBody(StrictWireModel):
@@ -177,7 +180,7 @@ async def post(
     if not (wait or stream):
         accepted = await post_message(runner, session_id, message, access)
         return _ack(accepted)
-    sub = runner.deps.bus.subscribe(agent_id, session_id)
+    sub = runner.deps.bus.subscribe(agent_id, session_id, types=None if stream else WAITED_EVENTS)
     try:
         accepted = await post_message(runner, session_id, message, access)
         if not accepted.triggered:

@@ -1,0 +1,26 @@
+"""The in-process event bus: a caller waiting for a turn's end is handed only what it reads."""
+
+from __future__ import annotations
+
+from openhermit.protocol.events import AgentEnd, TextDelta, TextFinal
+from openhermit.runtime.bus import Envelope, EventBus
+
+
+def test_a_waiter_for_some_event_types_is_not_handed_every_token() -> None:
+    bus = EventBus(capacity=4)  # far fewer than the tokens of one answer
+    waiter = bus.subscribe("a", "s", types=frozenset({"text_final", "agent_end"}))
+    everything = bus.subscribe("a", "s")
+    for i in range(1, 101):
+        bus.publish(Envelope(1, "a", "s", TextDelta(session_id="s", text=f"t{i} "), stored=False))
+    bus.publish(Envelope(2, "a", "s", TextFinal(session_id="s", text="the answer"), stored=True))
+    bus.publish(Envelope(2, "a", "s", TextFinal(session_id="s", text="the answer"), stored=True))  # again
+    bus.publish(Envelope(3, "a", "s", AgentEnd(session_id="s"), stored=True))
+
+    assert everything.overflowed  # a reader of every event that did not keep up is cut off
+    assert not waiter.overflowed
+    handed = []
+    while not waiter._queue.empty():
+        envelope = waiter._queue.get_nowait()
+        assert envelope is not None
+        handed.append((envelope.id, envelope.event.type))
+    assert handed == [(2, "text_final"), (3, "agent_end")]  # each stored event once
