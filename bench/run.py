@@ -32,6 +32,7 @@ FULL = {
     "load_seconds": 20.0,
     "stream_turns": 100,
     "replay_events": 10_000,
+    "token_cost": (300, 100),  # (tokens per answer, turns)
     "memories": ((100_000, 1), (1_000_000, 1_000), (1_000_000, 1)),  # (memories, agents)
     "fanout": (1000, 10_000),
 }
@@ -43,6 +44,7 @@ SMOKE = {
     "load_seconds": 1.0,
     "stream_turns": 3,
     "replay_events": 50,
+    "token_cost": (20, 2),
     "memories": ((200, 1), (400, 4)),
     "fanout": (20,),
 }
@@ -76,6 +78,7 @@ async def run(only: set[str], sizes: dict[str, Any], database_url: str | None) -
             progress("streaming")
             results["first_token"] = await scenarios.first_token(stack, sizes["stream_turns"])
             results["replay"] = await scenarios.replay(stack, sizes["replay_events"])
+            results["token_cost"] = await scenarios.token_cost(stack, *sizes["token_cost"])
         if "recall" in only:
             progress("recall")
             results["recall"] = [await scenarios.recall(stack, n, a) for n, a in sizes["memories"]]

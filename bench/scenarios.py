@@ -14,10 +14,12 @@ from typing import Any
 
 import httpx
 import psutil
+from model_process import ModelProcess
 from stack import Stack, percentile, rss_mb
 
 from openhermit.store.engine import open_database
 from openhermit.store.repos import memories
+from openhermit.testing.fake_model import Reply
 
 
 def _lat(values: list[float], prefix: str = "") -> dict[str, float]:
@@ -183,6 +185,51 @@ async def first_token(stack: Stack, turns: int = 100) -> dict[str, Any]:
         if sent and received is not None and i >= warm_up:
             overheads.append((received - sent[-1]) * 1000)
     return {"turns": turns, "measured": len(overheads), **_lat(overheads)}
+
+
+async def token_cost(stack: Stack, tokens: int = 300, turns: int = 30) -> dict[str, Any]:
+    """The gateway's CPU for each token the model streams: sequential turns answered with
+    `tokens` deltas against turns answered with one, each in a fresh session (no context
+    growth, no compaction), read by a `wait` request (nobody reads the tokens) or by an SSE
+    stream (every token becomes an SSE frame)."""
+    long_model = await asyncio.to_thread(ModelProcess(Reply(text="word " * tokens, chunk=5)).start)
+    cpu_ms: dict[str, float] = {}
+    try:
+        for answer, model in (("one", stack.model), ("long", long_model)):
+            agent = f"tokens-{answer}"
+            await stack.configure_agent(agent, model=model, introspection=False)
+            for mode in ("wait", "stream"):
+                urls = [await stack.open_session(agent, f"{mode}-{i}") for i in range(turns + 1)]
+                await _answer(stack, urls[0], mode)  # the first call to a model opens its client
+                started = _cpu_seconds(stack.gateway_pid)
+                for url in urls[1:]:
+                    await _answer(stack, url, mode)
+                cpu_ms[f"{mode}_{answer}"] = (_cpu_seconds(stack.gateway_pid) - started) * 1000 / turns
+    finally:
+        await asyncio.to_thread(long_model.stop)
+    per_token = {
+        f"{mode}_us_per_token": round(
+            (cpu_ms[f"{mode}_long"] - cpu_ms[f"{mode}_one"]) * 1000 / (tokens - 1), 1
+        )
+        for mode in ("wait", "stream")
+    }
+    return {
+        "tokens": tokens,
+        "turns": turns,
+        **{f"{k}_ms": round(v, 2) for k, v in cpu_ms.items()},
+        **per_token,
+    }
+
+
+async def _answer(stack: Stack, url: str, mode: str) -> None:
+    if mode == "wait":
+        (await stack.http.post(url, params={"wait": "true"}, json={"text": "hi"})).raise_for_status()
+        return
+    async with stack.http.stream("POST", url, params={"stream": "true"}, json={"text": "hi"}) as response:
+        response.raise_for_status()
+        async for line in response.aiter_lines():
+            if line.startswith("event: agent_end"):
+                return
 
 
 async def replay(stack: Stack, events: int = 10_000) -> dict[str, Any]:

@@ -26,6 +26,8 @@ def test_bench_harness_smoke(tmp_path: Path) -> None:
     assert figures["throughput"][0]["turns"] > 0
     assert figures["first_token"]["measured"] == 3
     assert figures["replay"]["events"] == 50
+    assert figures["token_cost"]["turns"] == 2
+    assert figures["token_cost"]["wait_long_ms"] > 0
     assert figures["recall"][0]["memories"] == 200
     assert figures["fanout"][0]["agents"] >= 20
     assert figures["peak_postgres_connections"] > 0

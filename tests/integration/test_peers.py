@@ -115,3 +115,25 @@ async def test_the_journal_remembers_the_last_id_of_recent_sessions_only(db: Dat
     assert first is not None
     assert delta is not None
     assert (first.id, delta.id, delta.event.type) == (13, 13, "text_delta")
+
+
+async def test_token_deltas_are_made_only_for_someone_who_reads_them(db: Database) -> None:
+    """Each streamed token becomes an event only when a stream subscriber in this process or a
+    peer process would receive it: a caller waiting for the outcome alone does not need them."""
+    peers = False
+    journal = Journal(db, EventBus())
+    journal.relay = Relay("gw-1", journal.bus, _never_sent, journal.catch_up, peers=lambda: peers)
+    assert not journal.flashed("a1", "s1", "text_delta")  # nobody listens
+    with journal.bus.subscribe("a1", "s1", types=frozenset({"text_final", "agent_end"})):
+        assert not journal.flashed("a1", "s1", "text_delta")  # a `wait` request
+        with journal.bus.subscribe("a1", "s1"):
+            assert journal.flashed("a1", "s1", "text_delta")  # a stream
+            assert journal.flashed("a1", "s1", "thinking_delta")
+        assert not journal.flashed("a1", "s1", "text_delta")
+        assert not journal.flashed("a1", "s2", "text_delta")
+    peers = True
+    assert journal.flashed("a1", "s1", "text_delta")  # a stream may be open on another gateway
+
+
+async def _never_sent(message: dict[str, object]) -> None:
+    raise AssertionError(f"nothing is relayed here: {message}")

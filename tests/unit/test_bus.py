@@ -24,3 +24,16 @@ def test_a_waiter_for_some_event_types_is_not_handed_every_token() -> None:
         assert envelope is not None
         handed.append((envelope.id, envelope.event.type))
     assert handed == [(2, "text_final"), (3, "agent_end")]  # each stored event once
+
+
+async def test_a_stream_takes_every_queued_event_at_once_and_ends_where_it_was_cut_off() -> None:
+    bus = EventBus(capacity=3)
+    sub = bus.subscribe("a", "s")
+    batches = sub.batches()
+    bus.publish(Envelope(1, "a", "s", TextDelta(session_id="s", text="one "), stored=False))
+    bus.publish(Envelope(1, "a", "s", TextDelta(session_id="s", text="two "), stored=False))
+    assert [e.event.text for e in await anext(batches)] == ["one ", "two "]  # type: ignore[attr-defined]
+    for word in ("three ", "four ", "five ", "six "):  # one more than it holds: cut off
+        bus.publish(Envelope(1, "a", "s", TextDelta(session_id="s", text=word), stored=False))
+    assert [e.event.text for e in await anext(batches)] == ["four ", "five "]  # type: ignore[attr-defined]
+    assert await anext(batches, None) is None  # the client resumes from the log by id

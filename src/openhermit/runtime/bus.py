@@ -52,16 +52,33 @@ class Subscription:
             self._queue.get_nowait()
             self._queue.put_nowait(None)
 
+    def accepts(self, event_type: str) -> bool:
+        return self._types is None or event_type in self._types
+
     async def get(self) -> Envelope | None:
         """The next envelope; None when closed (overflow)."""
         return await self._queue.get()
 
     async def __aiter__(self) -> AsyncIterator[Envelope]:
+        async for batch in self.batches():
+            for envelope in batch:
+                yield envelope
+
+    async def batches(self) -> AsyncIterator[list[Envelope]]:
+        """The envelopes in order, each step handing over all that are already queued (at least
+        one): a stream writes them to its client at once, not one write per token."""
         while True:
             envelope = await self._queue.get()
             if envelope is None:
                 return
-            yield envelope
+            batch = [envelope]
+            while not self._queue.empty():
+                envelope = self._queue.get_nowait()
+                if envelope is None:
+                    yield batch
+                    return
+                batch.append(envelope)
+            yield batch
 
     def close(self) -> None:
         self._bus._remove(self._key, self)
@@ -91,6 +108,13 @@ class EventBus:
     def publish(self, envelope: Envelope) -> None:
         for subscription in tuple(self._subscribers.get((envelope.agent_id, envelope.session_id), ())):
             subscription._offer(envelope)
+
+    def wanted(self, agent_id: str, session_id: str, event_type: str) -> bool:
+        """Whether a subscriber of the session takes events of this type."""
+        for subscription in self._subscribers.get((agent_id, session_id), ()):
+            if subscription.accepts(event_type):
+                return True
+        return False
 
     def has_subscribers(self, agent_id: str, session_id: str) -> bool:
         return bool(self._subscribers.get((agent_id, session_id)))

@@ -96,6 +96,13 @@ class Journal:
         self.publish(stored)
         return stored
 
+    def flashed(self, agent_id: str, session_id: str, event_type: str) -> bool:
+        """Whether an unstored event of this type would reach anyone: a subscriber in this
+        process that takes it, or a peer process. Token deltas nobody reads are not built."""
+        return self.bus.wanted(agent_id, session_id, event_type) or (
+            self.relay is not None and self.relay.has_peers()
+        )
+
     def flash(self, agent_id: str, session_id: str, event: OutboundEvent, turn_id: int | None = None) -> None:
         """Publish an event that is not stored (token deltas), tagged with the last stored id."""
         last = self._last_id.get((agent_id, session_id), 0)

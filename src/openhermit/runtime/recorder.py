@@ -52,7 +52,7 @@ class TurnRecorder:
         await self.journal.record(self.agent_id, self.session_id, [row], self.turn_id)
 
     def text_delta(self, text: str) -> None:
-        if not self.introspection:
+        if not self.introspection and self.journal.flashed(self.agent_id, self.session_id, "text_delta"):
             self.journal.flash(
                 self.agent_id,
                 self.session_id,
@@ -61,7 +61,7 @@ class TurnRecorder:
             )
 
     def thinking_delta(self, text: str) -> None:
-        if not self.introspection:
+        if not self.introspection and self.journal.flashed(self.agent_id, self.session_id, "thinking_delta"):
             self.journal.flash(
                 self.agent_id,
                 self.session_id,

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Header, Query, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from openhermit.gateway.lookup import access_for
+from openhermit.gateway.sse_frames import event_frame
 from openhermit.runtime import session_ops
 from openhermit.runtime.streams import Ready, session_stream
 
@@ -37,13 +38,13 @@ async def events(
     await session_ops.visible_session(runner, access, session_id)
     stream = session_stream(runner.deps, agent_id, session_id, after=_cursor(after, last_event_id))
 
-    async def frames() -> AsyncIterator[dict[str, Any]]:
+    async def frames() -> AsyncIterator[dict[str, Any] | ServerSentEvent]:
         async for item in stream:
             if isinstance(item, Ready):
                 ready = {"sessionId": item.session_id, "nextEventId": item.next_event_id}
                 yield {"event": "ready", "data": json.dumps(ready)}
             else:
-                yield {"id": str(item.id), "event": item.event.type, "data": json.dumps(item.event.wire())}
+                yield event_frame(item)
 
     def ping() -> ServerSentEvent:
         return ServerSentEvent(event="ping", data=json.dumps({"sessionId": session_id}))

@@ -9,10 +9,11 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from sse_starlette import EventSourceResponse
+from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from openhermit.errors import Invalid
 from openhermit.gateway.lookup import access_for
+from openhermit.gateway.sse_frames import event_frame, frames_chunk
 from openhermit.gateway.state import platform_of
 from openhermit.protocol.base import StrictWireModel, WireModel
 from openhermit.protocol.sessions import SessionMessage
@@ -124,31 +125,29 @@ async def _replay_turn(runner: AgentRunner, accepted: Accepted) -> EventSourceRe
         runner.deps, runner.agent_id, accepted.session_id, after=(first or 1) - 1, until_turn=accepted.turn_id
     )
 
-    async def frames() -> AsyncIterator[dict[str, Any]]:
+    async def frames() -> AsyncIterator[dict[str, Any] | ServerSentEvent]:
         if accepted.message_id:
             ack = {"sessionId": accepted.session_id, "messageId": accepted.message_id}
             yield {"event": "message_ack", "data": json.dumps(ack)}
         async for item in stream:
             if isinstance(item, Envelope) and (item.turn_id == accepted.turn_id or not item.stored):
-                yield {"id": str(item.id), "event": item.event.type, "data": json.dumps(item.event.wire())}
+                yield event_frame(item)
 
     return EventSourceResponse(frames(), ping=SSE_PING_SECONDS)
 
 
 def _stream(sub: Subscription, accepted: Accepted) -> EventSourceResponse:
-    async def frames() -> AsyncIterator[dict[str, Any]]:
+    async def frames() -> AsyncIterator[dict[str, Any] | bytes]:
         try:
             if accepted.message_id:
                 ack = {"sessionId": accepted.session_id, "messageId": accepted.message_id}
                 yield {"event": "message_ack", "data": json.dumps(ack)}
-            async for envelope in sub:
-                yield {
-                    "id": str(envelope.id),
-                    "event": envelope.event.type,
-                    "data": json.dumps(envelope.event.wire()),
-                }
-                if envelope.turn_id == accepted.turn_id and envelope.event.type == "agent_end":
-                    return
+            async for batch in sub.batches():
+                for index, envelope in enumerate(batch):
+                    if envelope.turn_id == accepted.turn_id and envelope.event.type == "agent_end":
+                        yield frames_chunk(batch[: index + 1])
+                        return
+                yield frames_chunk(batch)
         finally:
             sub.close()
 
