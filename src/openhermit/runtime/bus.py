@@ -43,7 +43,7 @@ class Subscription:
             if envelope.id == self.last_stored_id:
                 return
             self.last_stored_id = envelope.id
-        if self._types is not None and envelope.event.type not in self._types:
+        if not self.accepts(envelope.event.type):
             return
         try:
             self._queue.put_nowait(envelope)
@@ -53,6 +53,7 @@ class Subscription:
             self._queue.put_nowait(None)
 
     def accepts(self, event_type: str) -> bool:
+        """Whether events of this type are queued for this subscriber."""
         return self._types is None or event_type in self._types
 
     async def get(self) -> Envelope | None:
