@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+import aiohttp
+import orjson
 import psutil
 from model_process import ModelProcess
 from stack import Stack, percentile, rss_mb
@@ -53,13 +54,15 @@ async def sequential(stack: Stack, turns: int = 200, warmup: int = 10) -> dict[s
     await stack.configure_agent("seq")
     url = await stack.open_session("seq", "seq")
     latencies: list[float] = []
-    for i in range(warmup + turns):
-        started = time.perf_counter()
-        response = await stack.http.post(url, params={"wait": "true"}, json={"text": f"turn {i}"})
-        elapsed = (time.perf_counter() - started) * 1000
-        response.raise_for_status()
-        if i >= warmup:
-            latencies.append(elapsed)
+    async with stack.client() as http:
+        for i in range(warmup + turns):
+            started = time.perf_counter()
+            async with http.post(url, params={"wait": "true"}, json={"text": f"turn {i}"}) as response:
+                await response.read()
+            elapsed = (time.perf_counter() - started) * 1000
+            response.raise_for_status()
+            if i >= warmup:
+                latencies.append(elapsed)
     return {"turns": turns, **_lat(latencies), "mean_ms": round(statistics.fmean(latencies), 2)}
 
 
@@ -89,16 +92,17 @@ async def throughput(
     error_kinds: dict[str, int] = {}
     deadline = time.perf_counter() + seconds
 
-    async def worker(url: str, http: httpx.AsyncClient) -> None:
+    async def worker(url: str, http: aiohttp.ClientSession) -> None:
         nonlocal errors
         i = 0
         while time.perf_counter() < deadline:
             started = time.perf_counter()
             try:
-                r = await http.post(url, params={"wait": "true"}, json={"text": f"load {i}"})
-                if r.status_code != 200 or r.json().get("text") != "ok":
+                async with http.post(url, params={"wait": "true"}, json={"text": f"load {i}"}) as r:
+                    body = await r.read()
+                if r.status != 200 or orjson.loads(body).get("text") != "ok":
                     errors += 1
-                    kind = f"{r.status_code} {r.text[:160]}"
+                    kind = f"{r.status} {body[:160].decode(errors='replace')}"
                     error_kinds[kind] = error_kinds.get(kind, 0) + 1
                 else:
                     latencies.append((time.perf_counter() - started) * 1000)
@@ -142,11 +146,13 @@ async def fleet(stack: Stack, agents: int = 1000) -> dict[str, Any]:
     idle = rss_mb(stack.gateway_pid)
     per_agent: list[float] = []
     cpu0, pg0, client0 = _cpu_seconds(stack.gateway_pid), _postgres_cpu_seconds(), _cpu_seconds(os.getpid())
-    for i in range(agents):
-        started = time.perf_counter()
-        r = await stack.http.post("/api/agents", json={"agentId": f"fleet-{i:05d}"})
-        per_agent.append((time.perf_counter() - started) * 1000)
-        r.raise_for_status()
+    async with stack.client() as http:
+        for i in range(agents):
+            started = time.perf_counter()
+            async with http.post("/api/agents", json={"agentId": f"fleet-{i:05d}"}) as r:
+                await r.read()
+            per_agent.append((time.perf_counter() - started) * 1000)
+            r.raise_for_status()
     cpu, pg = _cpu_seconds(stack.gateway_pid) - cpu0, _postgres_cpu_seconds() - pg0
     client = _cpu_seconds(os.getpid()) - client0
     return {

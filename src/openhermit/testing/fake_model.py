@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -81,7 +82,19 @@ def _chunks(text: str, size: int) -> Iterator[str]:
 
 def _sse(data: dict[str, Any], event: str | None = None) -> bytes:
     head = f"event: {event}\n" if event else ""
-    return f"{head}data: {json.dumps(data)}\n\n".encode()
+    return b"%sdata: %s\n\n" % (head.encode(), orjson.dumps(data))
+
+
+def _streamed(chunks: AsyncIterator[bytes], reply: Reply) -> StreamingResponse:
+    """A streamed reply. One that stalls mid-stream is written piece by piece; any other in one
+    write, as an instant model's stream arrives, which keeps the server's own CPU per reply low."""
+    if reply.hang_after_first_delta:
+        return StreamingResponse(chunks, media_type="text/event-stream")
+
+    async def whole() -> AsyncIterator[bytes]:
+        yield b"".join([piece async for piece in chunks])
+
+    return StreamingResponse(whole(), media_type="text/event-stream")
 
 
 class FakeModelServer:
@@ -180,7 +193,7 @@ class FakeModelServer:
 
     # Endpoints -----------------------------------------------------------------------------
     async def _take(self, request: Request, api: str) -> tuple[Reply, dict[str, Any]]:
-        body = json.loads(await request.body())
+        body = orjson.loads(await request.body())
         reply = self._next(Received(api=api, body=body, headers=dict(request.headers)))
         if reply.delay:
             await asyncio.sleep(reply.delay)
@@ -197,7 +210,7 @@ class FakeModelServer:
             return JSONResponse(error, status_code=reply.status)
         if not body.get("stream"):
             return JSONResponse(self._openai_message(reply, body))
-        return StreamingResponse(self._openai_stream(reply, body), media_type="text/event-stream")
+        return _streamed(self._openai_stream(reply, body), reply)
 
     def _openai_message(self, reply: Reply, body: dict[str, Any]) -> dict[str, Any]:
         calls = [
@@ -286,7 +299,7 @@ class FakeModelServer:
                 "error": {"type": "api_error", "message": f"scripted failure {reply.status}"},
             }
             return JSONResponse(error, status_code=reply.status)
-        return StreamingResponse(self._anthropic_stream(reply, body), media_type="text/event-stream")
+        return _streamed(self._anthropic_stream(reply, body), reply)
 
     async def _anthropic_stream(self, reply: Reply, body: dict[str, Any]) -> AsyncIterator[bytes]:
         if reply.garbage:
