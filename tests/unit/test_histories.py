@@ -50,3 +50,19 @@ def test_the_least_recently_kept_contexts_go_first_beyond_the_bound() -> None:
     histories.put("a", "huge", CREATED, Context(None, [row(1, text="h" * 4 * size)], 1))
     assert histories.get("a", "huge", CREATED) is None  # larger than the bound: not kept
     assert histories.kept_bytes == 3 * size
+
+
+def test_the_kept_size_follows_rows_added_and_dropped_by_a_compaction() -> None:
+    histories = Histories()
+    first = Context(None, []).extended([row(1, text="a" * 10), row(2, "assistant", text="b" * 20)])
+    histories.put("a", "s", CREATED, first)
+    assert histories.kept_bytes == 2 * ROW_OVERHEAD_BYTES + 30
+    grown = first.extended([row(3, text="c" * 40)])
+    histories.put("a", "s", CREATED, grown)
+    assert histories.kept_bytes == 3 * ROW_OVERHEAD_BYTES + 70
+    compacted = grown.extended([row(4, "context_compaction", text="s" * 5, upToEventId=3), row(5, text="d")])
+    histories.put("a", "s", CREATED, compacted)  # rows 1 and 2 summarised: only 3, 5 and the summary
+    assert histories.kept_bytes == 3 * ROW_OVERHEAD_BYTES + 40 + 1 + 5
+    reread = Context(None, []).extended([row(1, text="x" * 7)])  # read afresh: not a continuation
+    histories.put("a", "s", CREATED, reread)
+    assert histories.kept_bytes == ROW_OVERHEAD_BYTES + 7

@@ -23,6 +23,23 @@ def _size(row: StoredEvent) -> int:
     return ROW_OVERHEAD_BYTES + len(row.content or "") + (len(text) if isinstance(text, str) else 0)
 
 
+def _grown_size(before: Context, size: int, context: Context) -> int | None:
+    """The size of `context` from the kept `before` (of `size`), when `context` is `before` with
+    rows added (`Context.extended` without a compaction among them: the same compaction, and
+    `before`'s rows first); None otherwise. A turn adds a few rows to a context of dozens."""
+    kept = before.history
+    history = context.history
+    if (
+        context.compaction is not before.compaction
+        or not kept
+        or len(history) < len(kept)
+        or history[0] is not kept[0]
+        or history[len(kept) - 1] is not kept[-1]
+    ):
+        return None
+    return size + sum(map(_size, history[len(kept) :]))
+
+
 class Histories:
     def __init__(self, *, max_bytes: int = HISTORIES_MAX_BYTES) -> None:
         self.max_bytes = max_bytes
@@ -38,8 +55,11 @@ class Histories:
     def put(self, agent_id: str, session_id: str, created_at: datetime, context: Context) -> None:
         """Keep the context of a committed read (a turn's inputs once its claim committed)."""
         key = (agent_id, session_id)
+        before = self._entries.get(key)
         self.forget(agent_id, session_id)
-        size = sum(map(_size, context.history)) + (_size(context.compaction) if context.compaction else 0)
+        size = _grown_size(before[1], before[2], context) if before is not None else None
+        if size is None:
+            size = sum(map(_size, context.history)) + (_size(context.compaction) if context.compaction else 0)
         if size > self.max_bytes:
             return
         self._entries[key] = (created_at, context, size)

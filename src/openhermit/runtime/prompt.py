@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from openhermit.protocol.agents import AgentRecord, Instruction
 from openhermit.protocol.sessions import SessionRecord
@@ -39,6 +40,13 @@ class SkillEntry:
 def _instructions(rows: list[Instruction]) -> str:
     body = "\n\n".join(f"{row.key}:\n{row.content.strip() or '(empty)'}" for row in rows)
     return f"## Instructions\n{body}" if body else "## Instructions\n(none)"
+
+
+@lru_cache(maxsize=256)
+def _tools(tools: tuple[Tool, ...]) -> str:
+    """The tools section. Tools never change once made, and a runner hands the same tool
+    objects to every turn until its setup changes: worked out once per distinct list."""
+    return "## Tools\n" + "\n".join(f"- `{t.name}`: {t.description}" for t in tools)
 
 
 def _context(session: SessionRecord, caller: Caller, now: datetime) -> str:
@@ -84,7 +92,7 @@ def build_system_prompt(
         sections.append(f"## Session Instruction\n{session.custom_instruction}")
     sections.append(PRINCIPLES)
     if tools:
-        sections.append("## Tools\n" + "\n".join(f"- `{t.name}`: {t.description}" for t in tools))
+        sections.append(_tools(tuple(tools)))
     if skills:
         lines = [f"- **{s.name}**: {s.description} — `file_read {s.path}/SKILL.md`" for s in skills]
         sections.append("## Skills\n" + "\n".join(lines))
