@@ -195,10 +195,13 @@ async def first_token(stack: Stack, turns: int = 100) -> dict[str, Any]:
 
 async def token_cost(stack: Stack, tokens: int = 300, turns: int = 30) -> dict[str, Any]:
     """The gateway's CPU for each token the model streams: sequential turns answered with
-    `tokens` deltas against turns answered with one, each in a fresh session (no context
-    growth, no compaction), read by a `wait` request (nobody reads the tokens) or by an SSE
-    stream (every token becomes an SSE frame)."""
-    long_model = await asyncio.to_thread(ModelProcess(Reply(text="word " * tokens, chunk=5)).start)
+    `tokens` deltas (each written on its own, as a model streaming in real time writes them)
+    against turns answered with one, each in a fresh session (no context growth, no
+    compaction), read by a `wait` request (nobody reads the tokens) or by an SSE stream (every
+    token becomes an SSE frame)."""
+    long_model = await asyncio.to_thread(
+        ModelProcess(Reply(text="word " * tokens, chunk=5, pieces=True)).start
+    )
     cpu_ms: dict[str, float] = {}
     try:
         for answer, model in (("one", stack.model), ("long", long_model)):

@@ -64,17 +64,17 @@ def order_for_turn(rows: list[StoredEvent], turn_id: int | None) -> list[StoredE
     """
     anchor: dict[int, int] = {}
     for row in rows:
-        if row.turn_id is not None:
-            anchor[row.turn_id] = min(anchor.get(row.turn_id, row.id), row.id)
-
-    def key(row: StoredEvent) -> tuple[int, int]:
-        return (anchor[row.turn_id] if row.turn_id is not None else row.id, row.id)
-
-    ordered = sorted(rows, key=key)
-    if turn_id is None or turn_id not in anchor:
-        return ordered
-    limit = anchor[turn_id]
-    return [row for row in ordered if key(row)[0] <= limit or row.turn_id == turn_id]
+        turn = row.turn_id
+        if turn is not None:
+            first = anchor.get(turn)
+            if first is None or row.id < first:
+                anchor[turn] = row.id
+    # (position, id, row): ids are unique, so two rows never compare equal up to the row
+    keyed = sorted((row.id if row.turn_id is None else anchor[row.turn_id], row.id, row) for row in rows)
+    limit = anchor.get(turn_id) if turn_id is not None else None
+    if limit is None:
+        return [row for _, _, row in keyed]
+    return [row for position, _, row in keyed if position <= limit or row.turn_id == turn_id]
 
 
 def describe_attachments(attachments: list[dict[str, Any]]) -> str:
@@ -156,14 +156,14 @@ def close_dangling_calls(messages: list[ChatMessage]) -> list[ChatMessage]:
     """Every tool call needs a result (APIs reject the history otherwise); an interrupted or
     crashed turn may have left some without one."""
     answered = {m.tool_call_id for m in messages if m.role == "tool"}
+    called: set[str] = set()  # the calls made before the message at hand
     fixed: list[ChatMessage] = []
     for message in messages:
-        if message.role == "tool" and not any(
-            c.id == message.tool_call_id for m in fixed for c in m.tool_calls
-        ):
+        if message.role == "tool" and message.tool_call_id not in called:
             continue  # a result without its call cannot be sent
         fixed.append(message)
         for call in message.tool_calls:
+            called.add(call.id)
             if call.id not in answered:
                 fixed.append(
                     ChatMessage(

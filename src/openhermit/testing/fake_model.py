@@ -43,6 +43,9 @@ class Reply:
     garbage: bool = False  # a stream that is not valid JSON
     hang_after_first_delta: float = 0.0  # seconds to stall mid-stream (for interrupts)
     chunk: int = 8  # characters per text delta
+    # Write each delta on its own, as a model streaming in real time does; otherwise an instant
+    # reply goes out in one write (a reply that stalls mid-stream is always written piece by piece).
+    pieces: bool = False
     input_tokens: int = 11
     output_tokens: int = 7
     cost: float | None = None  # reported in the usage block, as OpenRouter does
@@ -86,9 +89,9 @@ def _sse(data: dict[str, Any], event: str | None = None) -> bytes:
 
 
 def _streamed(chunks: AsyncIterator[bytes], reply: Reply) -> StreamingResponse:
-    """A streamed reply. One that stalls mid-stream is written piece by piece; any other in one
+    """A streamed reply: piece by piece when it asks so or stalls mid-stream; otherwise in one
     write, as an instant model's stream arrives, which keeps the server's own CPU per reply low."""
-    if reply.hang_after_first_delta:
+    if reply.pieces or reply.hang_after_first_delta:
         return StreamingResponse(chunks, media_type="text/event-stream")
 
     async def whole() -> AsyncIterator[bytes]:
