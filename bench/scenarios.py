@@ -37,12 +37,15 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def _postgres_cpu_seconds() -> float:
+    """CPU of every PostgreSQL process so far: the live ones, and through the postmaster's
+    children times those that exited (a backend or an autovacuum worker ending in the middle
+    of a measurement would otherwise take its CPU with it)."""
     total = 0.0
     for proc in psutil.process_iter(["name"]):
         if (proc.info["name"] or "").startswith("postgres"):
             try:
                 times = proc.cpu_times()
-                total += times.user + times.system
+                total += times.user + times.system + times.children_user + times.children_system
             except psutil.Error:
                 pass
     return total
