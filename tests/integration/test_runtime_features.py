@@ -74,6 +74,13 @@ async def test_checkpoint_runs_introspection(
     assert record is not None
     assert record.working_memory == "User plans an Oslo trip in May."
     assert record.description == "Oslo trip planning"
+    async with db.transaction() as tx:
+        rows = await events.list_history(tx, agent, "s")
+    ran = [(r.event_type, r.content) for r in rows if r.payload.get("introspection")]
+    # its tool calls and results as they ran, then its final answer and its end
+    assert ran[0][0] == "introspection_start"
+    assert ran[-2:] == [("assistant", "Recorded the trip."), ("introspection_end", None)]
+    assert [t for t, _ in ran].count("tool_result") == 3
     # Nothing new since: a second checkpoint has nothing to do.
     assert (await client.post(f"/api/agents/{agent}/sessions/s/checkpoint", json={}, headers=H)).json() == {
         "checkpointed": False

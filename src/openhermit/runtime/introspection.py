@@ -90,6 +90,7 @@ class Introspector:
             session_id,
             [NewEvent("introspection_start", {"reason": reason, "introspection": True})],
         )
+        closing: list[NewEvent] = []  # the final answer, stored with `introspection_end` in one insert
         recorder = TurnRecorder(
             self.deps.journal,
             self.deps.metrics,
@@ -101,6 +102,7 @@ class Introspector:
             provider=client.provider,
             model=client.model,
             introspection=True,
+            defer_final=closing,
         )
         ctx = ToolContext(
             agent_id=self.agent_id,
@@ -131,7 +133,6 @@ class Introspector:
         except ModelError as exc:
             summary = f"Introspection failed: {exc}"
             payload["error"] = True
-        await self.deps.journal.record(
-            self.agent_id, session_id, [NewEvent("introspection_end", {**payload, "summary": summary})]
-        )
+        closing.append(NewEvent("introspection_end", {**payload, "summary": summary}))
+        await self.deps.journal.record(self.agent_id, session_id, closing)
         return "error" not in payload
