@@ -95,8 +95,8 @@ class Stack:
     def client(self) -> aiohttp.ClientSession:
         """A client of its own (as a user's), authenticated like `http`, for the timed loops.
 
-        aiohttp rather than httpx: it costs the harness about half the CPU per request, CPU
-        taken from the same cores the gateway runs on."""
+        aiohttp rather than httpx: it costs the harness about a third of the CPU per request
+        (0.35 against 1.11 ms per turn), CPU taken from the cores the gateway runs on."""
         return aiohttp.ClientSession(
             self.gateway.url, headers=HEADERS, timeout=aiohttp.ClientTimeout(total=120)
         )
