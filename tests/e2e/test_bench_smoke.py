@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -27,7 +28,10 @@ def test_bench_harness_smoke(tmp_path: Path) -> None:
     assert figures["first_token"]["measured"] == 3
     assert figures["replay"]["events"] == 50
     assert figures["token_cost"]["turns"] == 2
-    assert figures["token_cost"]["wait_long_ms"] > 0
+    # CPU times come in kernel ticks (10 ms), more than two tiny turns take: only their
+    # presence is checked here, never their size.
+    assert {"wait_long_ms", "stream_long_ms", "wait_us_per_token"} <= figures["token_cost"].keys()
+    assert all(math.isfinite(v) for v in figures["token_cost"].values())
     assert figures["recall"][0]["memories"] == 200
     assert figures["fanout"][0]["agents"] >= 20
     assert figures["peak_postgres_connections"] > 0
