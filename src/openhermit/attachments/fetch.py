@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from email.message import Message
 from urllib.parse import unquote, urljoin
 
-import httpx
+import httpx2
 
 from openhermit.errors import Invalid
 
@@ -94,7 +94,7 @@ class Fetched:
     url: str  # after redirects
 
 
-def _filename(response: httpx.Response, url: httpx.URL) -> str | None:
+def _filename(response: httpx2.Response, url: httpx2.URL) -> str | None:
     disposition = response.headers.get("content-disposition")
     if disposition:
         message = Message()
@@ -131,8 +131,8 @@ class SafeFetcher:
             ) from None
 
     async def _follow(self, url: str) -> Fetched:
-        timeout = httpx.Timeout(self.timeout_seconds)
-        async with httpx.AsyncClient(
+        timeout = httpx2.Timeout(self.timeout_seconds)
+        async with httpx2.AsyncClient(
             timeout=timeout, follow_redirects=False, verify=self.verify, trust_env=False
         ) as client:
             current = url
@@ -146,17 +146,17 @@ class SafeFetcher:
                     raise AttachmentFetchFailed(f"Fetching {current} failed: HTTP {response.status_code}.")
                 return Fetched(
                     data=body,
-                    filename=_filename(response, httpx.URL(current)),
+                    filename=_filename(response, httpx2.URL(current)),
                     content_type=response.headers.get("content-type"),
                     url=current,
                 )
         raise AttachmentFetchFailed(f"Fetching {url} followed more than {self.max_redirects} redirects.")
 
-    async def _validate(self, url: str) -> httpx.URL:
+    async def _validate(self, url: str) -> httpx2.URL:
         """The URL rewritten to a validated IP address of its host."""
         try:
-            parsed = httpx.URL(url)
-        except httpx.InvalidURL as exc:
+            parsed = httpx2.URL(url)
+        except httpx2.InvalidURL as exc:
             raise AttachmentFetchFailed(f"Invalid URL {url!r}: {exc}") from None
         allowed_schemes = ("https", "http") if self.allow_http else ("https",)
         if parsed.scheme not in allowed_schemes:
@@ -189,10 +189,10 @@ class SafeFetcher:
         return parsed.copy_with(host=addresses[0].split("%", 1)[0])
 
     async def _get(
-        self, client: httpx.AsyncClient, target: httpx.URL, original: str
-    ) -> tuple[httpx.Response, bytes]:
+        self, client: httpx2.AsyncClient, target: httpx2.URL, original: str
+    ) -> tuple[httpx2.Response, bytes]:
         """GET the validated address, presenting the original host name (Host header and SNI)."""
-        source = httpx.URL(original)
+        source = httpx2.URL(original)
         host_header = source.netloc.decode("ascii").rsplit("@", 1)[-1]
         request = client.build_request(
             "GET",
@@ -202,7 +202,7 @@ class SafeFetcher:
         )
         try:
             response = await client.send(request, stream=True)
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             raise AttachmentFetchFailed(f"Fetching {original} failed: {exc}") from None
         try:
             if response.status_code in REDIRECT_CODES or response.status_code >= 400:
@@ -216,7 +216,7 @@ class SafeFetcher:
                 if len(body) > self.max_bytes:
                     raise _too_large(original, self.max_bytes)
             return response, bytes(body)
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             raise AttachmentFetchFailed(f"Fetching {original} failed: {exc}") from None
         finally:
             await response.aclose()

@@ -1,4 +1,4 @@
-"""The `supabase` blob store: Supabase Storage's REST API (`/storage/v1/object/...`) over httpx.
+"""The `supabase` blob store: Supabase Storage's REST API (`/storage/v1/object/...`) over httpx2.
 
 Authenticates with the service-role (or `sb_secret_`) key, sent as `apikey` and bearer token.
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-import httpx
+import httpx2
 
 from openhermit.attachments.blobs import BlobNotFound, BlobStore
 from openhermit.config import Settings
@@ -28,15 +28,15 @@ class SupabaseBlobStore:
     def _object_url(self, key: str) -> str:
         return f"{self.base}/object/{quote(self.bucket, safe='')}/{quote(self.prefix + key, safe='/')}"
 
-    async def _send(self, method: str, url: str, **kwargs: object) -> httpx.Response:
+    async def _send(self, method: str, url: str, **kwargs: object) -> httpx2.Response:
         try:
-            async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS, headers=self._headers) as client:
+            async with httpx2.AsyncClient(timeout=TIMEOUT_SECONDS, headers=self._headers) as client:
                 return await client.request(method, url, **kwargs)  # type: ignore[arg-type]
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             raise UpstreamError(f"Supabase storage {method} failed: {exc}") from None
 
     @staticmethod
-    def _missing(response: httpx.Response) -> bool:
+    def _missing(response: httpx2.Response) -> bool:
         if response.status_code == 404:
             return True
         # Storage answers 400 with `{"statusCode": "404", "error": "not_found"}` for missing objects.
@@ -49,7 +49,7 @@ class SupabaseBlobStore:
         )
 
     @staticmethod
-    def _fail(action: str, response: httpx.Response) -> UpstreamError:
+    def _fail(action: str, response: httpx2.Response) -> UpstreamError:
         return UpstreamError(
             f"Supabase storage {action} failed: HTTP {response.status_code} {response.text[:200]}"
         )
