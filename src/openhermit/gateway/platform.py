@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import time
 from dataclasses import dataclass, field
 
 from openhermit.attachments.blobs import open_blob_store
 from openhermit.config import Settings
 from openhermit.gateway.tokens import TokenSigner
+from openhermit.protocol.agent_config import DEFAULT_PROVIDER
 from openhermit.runtime.deps import RuntimeDeps
 from openhermit.runtime.fleet import Fleet
+from openhermit.runtime.models.providers import api_for
 from openhermit.runtime.recovery import Recovery
 from openhermit.runtime.relay import Relay
 from openhermit.runtime.sandboxes import SandboxPool
@@ -21,6 +26,9 @@ from openhermit.secrets.crypto import SecretCipher
 from openhermit.store.bootstrap import StoreHandle, open_store
 from openhermit.store.engine import Database
 from openhermit.store.notify import Listener
+from openhermit.store.repos import agents
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -38,6 +46,7 @@ class Platform:
     signer: TokenSigner = field(init=False)
     cipher: SecretCipher | None = field(init=False)
     _listener: Listener | None = field(init=False, default=None)
+    _sdk_loading: asyncio.Task[None] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.signer = TokenSigner(self.settings)
@@ -52,7 +61,8 @@ class Platform:
         self.runtime.schedules = self.scheduler.book
 
     async def start_background(self) -> None:
-        """Before serving: end turns orphaned by a crash; then eviction and recovery tickers."""
+        """Before serving: end turns orphaned by a crash; then eviction and recovery tickers,
+        and the agents' model SDKs loading in the background."""
         await self.recovery.sweep()
         async with self.db.transaction() as tx:
             await register_builtin_skills(tx)
@@ -61,6 +71,20 @@ class Platform:
         if self.settings.scheduler_enabled:
             self.scheduler.start()
         self.sandboxes.start()
+        self._sdk_loading = asyncio.create_task(self._load_model_sdks(), name="model-sdks")
+
+    async def _load_model_sdks(self) -> None:
+        """Import the model SDKs the fleet's agents use, off the event loop, while the gateway
+        already serves: the first turn after a start would otherwise wait for them (about half
+        a second for the OpenAI SDK)."""
+        try:
+            async with self.db.transaction() as tx:
+                pairs = await agents.model_apis(tx)
+            await self.runtime.models.load(
+                api_for(provider or DEFAULT_PROVIDER, api) for provider, api in pairs
+            )
+        except Exception:
+            log.exception("loading the agents' model SDKs failed; each loads with its first turn")
 
     @property
     def db(self) -> Database:
@@ -91,6 +115,10 @@ class Platform:
         """Release the pool and the embedded server; safe to call twice."""
         if not self.closed:
             self.closed = True
+            if self._sdk_loading is not None:
+                self._sdk_loading.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._sdk_loading
             await self.scheduler.stop()
             await self.recovery.stop()
             await self.fleet.stop()

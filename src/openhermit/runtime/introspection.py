@@ -77,7 +77,9 @@ class Introspector:
                 {**settings.model_dump(), "model": config.memory.introspection.model}
             )
         try:
-            client = self.deps.models.get(settings, setup.secrets or {}, self.deps.settings.provider_api_keys)
+            client = await self.deps.models.get(
+                settings, setup.secrets or {}, self.deps.settings.provider_api_keys
+            )
         except MissingApiKey:
             return False
         transcript = "\n".join(f"{r.event_type}: {r.content}" for r in order_for_turn(fresh, None))

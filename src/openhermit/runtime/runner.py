@@ -359,7 +359,9 @@ class AgentRunner:
                 update={"model": config.model.model_copy(update={"model": turn.request["model"]})}
             )
         try:
-            client = self.deps.models.get(config.model, secret_values, self.deps.settings.provider_api_keys)
+            client = await self.deps.models.get(
+                config.model, secret_values, self.deps.settings.provider_api_keys
+            )
         except MissingApiKey as exc:
             raise TurnSetupError(str(exc)) from None
         principal = Principal(user_id=turn.request.get("userId"), role=turn.request.get("role"))

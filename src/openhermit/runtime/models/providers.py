@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+import importlib
+import logging
+import sys
+import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from pydantic import SecretStr
@@ -12,6 +17,14 @@ from openhermit.runtime.models.base import Endpoint, ModelClient
 
 OPENAI_COMPLETIONS = "openai-completions"
 ANTHROPIC_MESSAGES = "anthropic-messages"
+# Where each API's client lives, as (module, class). Each module imports its vendor SDK, and is
+# imported on first use: a gateway that talks to one kind of endpoint does not carry the other
+# SDK (20-40 MB of memory and half a second of start-up each).
+_CLIENTS: dict[str, tuple[str, str]] = {
+    OPENAI_COMPLETIONS: ("openhermit.runtime.models.openai_client", "OpenAIChatClient"),
+    ANTHROPIC_MESSAGES: ("openhermit.runtime.models.anthropic_client", "AnthropicClient"),
+}
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -93,13 +106,53 @@ def default_thinking(settings: ModelSettings) -> str:
     return "medium" if reasoning else "off"
 
 
+def api_for(provider: str, api: str | None = None) -> str:
+    """The wire API a model speaks: `api` when set, else its provider's (unknown providers are
+    OpenAI-compatible)."""
+    known = PROVIDERS.get(provider)
+    return api or (known.api if known else OPENAI_COMPLETIONS)
+
+
+def _client_of(api: str) -> tuple[str, str]:
+    """(module, class) of the client of `api`; unknown APIs are OpenAI-compatible."""
+    return _CLIENTS.get(api, _CLIENTS[OPENAI_COMPLETIONS])
+
+
+async def _import(module: str) -> None:
+    """Import `module` in a worker thread: a vendor SDK takes about half a second of CPU (the
+    Anthropic one more), which in the event loop would stall every other request meanwhile."""
+    fresh = module not in sys.modules
+    started = time.perf_counter()
+    await asyncio.to_thread(importlib.import_module, module)
+    if fresh:
+        log.info("model client %s loaded in %.2f s", module, time.perf_counter() - started)
+
+
 class ModelClients:
-    """Clients (and their connection pools) shared by every turn that uses the same endpoint and key."""
+    """Clients (and their connection pools) shared by every turn that uses the same endpoint and key.
+
+    Making the first client of an API imports its vendor SDK, and making a client builds its TLS
+    context; both run in a worker thread, once, however many turns ask at the same time."""
 
     def __init__(self) -> None:
         self._clients: dict[Endpoint, ModelClient] = {}
+        self._making: dict[Endpoint, asyncio.Task[ModelClient]] = {}
+        self._imports: dict[str, asyncio.Task[None]] = {}
 
-    def get(
+    async def load(self, apis: Iterable[str]) -> None:
+        """Import the clients of `apis`, and so their vendor SDKs (each once)."""
+        for module in sorted({_client_of(api)[0] for api in apis}):
+            task = self._imports.get(module)
+            if task is None:
+                task = self._imports[module] = asyncio.create_task(_import(module))
+            try:
+                await asyncio.shield(task)  # a cancelled turn does not cancel the others' import
+            except Exception:
+                if self._imports.get(module) is task:
+                    del self._imports[module]  # the next turn tries again
+                raise
+
+    async def get(
         self,
         settings: ModelSettings,
         agent_secrets: Mapping[str, str],
@@ -108,10 +161,23 @@ class ModelClients:
         endpoint = resolve_endpoint(settings, agent_secrets, environment_keys)
         client = self._clients.get(endpoint)
         if client is None:
-            client = self._clients[endpoint] = _construct(endpoint)
+            making = self._making.get(endpoint)
+            if making is None:
+                making = self._making[endpoint] = asyncio.create_task(self._make(endpoint))
+            client = await asyncio.shield(making)
         return client
 
+    async def _make(self, endpoint: Endpoint) -> ModelClient:
+        try:
+            await self.load((endpoint.api,))
+            client = self._clients[endpoint] = await asyncio.to_thread(_construct, endpoint)
+            return client
+        finally:
+            del self._making[endpoint]
+
     async def close(self) -> None:
+        for task in [*self._making.values(), *self._imports.values()]:
+            task.cancel()
         clients, self._clients = list(self._clients.values()), {}
         for client in clients:
             await client.close()
@@ -131,7 +197,7 @@ def resolve_endpoint(
             f"(hermit config secrets set {names[0]} ...) or the gateway environment variable {names[0]}."
         )
     known = PROVIDERS.get(settings.provider)
-    api = settings.api or (known.api if known else OPENAI_COMPLETIONS)
+    api = api_for(settings.provider, settings.api)
     base_url = settings.base_url or (known.base_url if known else None)
     if base_url is None:
         raise MissingApiKey(f"Provider {settings.provider} is unknown: set model.base_url and model.api.")
@@ -148,12 +214,6 @@ def resolve_endpoint(
 
 
 def _construct(endpoint: Endpoint) -> ModelClient:
-    # Each vendor SDK is imported on first use: a gateway that talks to one kind of endpoint
-    # does not carry the other SDK (about 40 MB of memory and a second of start-up each).
-    if endpoint.api == ANTHROPIC_MESSAGES:
-        from openhermit.runtime.models.anthropic_client import AnthropicClient
-
-        return AnthropicClient(endpoint)
-    from openhermit.runtime.models.openai_client import OpenAIChatClient
-
-    return OpenAIChatClient(endpoint)
+    module, name = _client_of(endpoint.api)
+    client: ModelClient = getattr(importlib.import_module(module), name)(endpoint)
+    return client

@@ -120,6 +120,13 @@ async def count_agents(tx: Tx) -> int:
     return int((await tx.execute(select(func.count()).select_from(Agent))).scalar_one())
 
 
+async def model_apis(tx: Tx) -> list[tuple[str | None, str | None]]:
+    """The distinct (provider, api) pairs the agents' model settings name (None where unset)."""
+    model = Agent.config_json["model"]
+    rows = await tx.execute(select(model["provider"].astext, model["api"].astext).distinct())
+    return [(provider, api) for provider, api in rows.tuples()]
+
+
 async def update_agent(
     tx: Tx,
     agent_id: str,
