@@ -176,8 +176,10 @@ class ModelClients:
             del self._making[endpoint]
 
     async def close(self) -> None:
-        for task in [*self._making.values(), *self._imports.values()]:
+        pending = [*self._making.values(), *self._imports.values()]
+        for task in pending:
             task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)  # none adds a client after this
         clients, self._clients = list(self._clients.values()), {}
         for client in clients:
             await client.close()
