@@ -37,3 +37,13 @@ async def test_a_stream_takes_every_queued_event_at_once_and_ends_where_it_was_c
         bus.publish(Envelope(1, "a", "s", TextDelta(session_id="s", text=word), stored=False))
     assert [e.event.text for e in await anext(batches)] == ["four ", "five "]  # type: ignore[attr-defined]
     assert await anext(batches, None) is None  # the client resumes from the log by id
+
+
+async def test_iterating_a_subscription_yields_in_order_and_stays_ended_once_cut_off() -> None:
+    bus = EventBus(capacity=2)
+    sub = bus.subscribe("a", "s")
+    for word in ("one ", "two ", "three "):  # one more than it holds: cut off after "two "
+        bus.publish(Envelope(1, "a", "s", TextDelta(session_id="s", text=word), stored=False))
+    assert [e.event.text async for e in sub] == ["two "]  # type: ignore[attr-defined]
+    bus.publish(Envelope(1, "a", "s", TextDelta(session_id="s", text="late "), stored=False))
+    assert [e async for e in sub] == []  # ended: a second loop does not wait for more

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from openhermit.protocol.sessions import SessionRecord
+from openhermit.runtime.context import build_messages
 from openhermit.runtime.histories import ROW_OVERHEAD_BYTES, Histories
 from openhermit.store.repos.events import Context, StoredEvent
 
@@ -66,3 +68,42 @@ def test_the_kept_size_follows_rows_added_and_dropped_by_a_compaction() -> None:
     reread = Context(None, []).extended([row(1, text="x" * 7)])  # read afresh: not a continuation
     histories.put("a", "s", CREATED, reread)
     assert histories.kept_bytes == ROW_OVERHEAD_BYTES + 7
+
+
+def _session(kind: str = "direct") -> SessionRecord:
+    return SessionRecord.model_construct(agent_id="a", session_id="s", type=kind, working_memory=None)
+
+
+def test_a_turn_reuses_the_messages_earlier_turns_built_and_sends_the_same_conversation() -> None:
+    histories = Histories()
+    first = Context(None, []).extended(
+        [
+            row(1, text="hi"),
+            row(2, "assistant", text="reading", toolCalls=[{"id": "c1", "name": "file_read"}]),
+            StoredEvent(
+                3, "a", "s", CREATED, "tool_result", {"text": "x" * 300, "toolCallId": "c1"}, None, None
+            ),
+        ]
+    )
+    histories.put("a", "s", CREATED, first)
+    memo = histories.memo("a", "s", ("direct", 100))
+    assert memo is not None
+    built = build_messages(_session(), None, first.history, tool_cap=100, memo=memo)
+    assert [m.role for m in built] == ["user", "assistant", "tool"]
+    assert len(built[2].text) == 100
+    grown = first.extended([row(4, text="and now?")])
+    histories.put("a", "s", CREATED, grown)
+    memo = histories.memo("a", "s", ("direct", 100))
+    assert memo is not None
+    assert set(memo) == {1, 2, 3}
+    again = build_messages(_session(), None, grown.history, tool_cap=100, memo=memo)
+    assert again[:3] == built
+    assert all(a is b for a, b in zip(again, built, strict=False))
+    assert again == build_messages(_session(), None, grown.history, tool_cap=100)  # as built afresh
+    memo = histories.memo("a", "s", ("direct", 10))  # another tool-result cap: nothing reused
+    assert memo == {}
+    capped = build_messages(_session(), None, grown.history, tool_cap=10, memo=memo)
+    assert len(capped[2].text) == 10
+    histories.put("a", "s", CREATED, Context(None, []).extended([row(9)]))  # read afresh
+    assert histories.memo("a", "s", ("direct", 10)) == {}
+    assert histories.memo("a", "other", ("direct", 10)) is None  # nothing kept: nothing to fill

@@ -34,6 +34,7 @@ class Subscription:
         self._types = types
         self._queue: asyncio.Queue[Envelope | None] = asyncio.Queue(capacity)
         self.overflowed = False
+        self._ended = False
         self.last_stored_id = 0  # stored events at or below this id were delivered already
 
     def _offer(self, envelope: Envelope) -> None:
@@ -60,10 +61,19 @@ class Subscription:
         """The next envelope; None when closed (overflow)."""
         return await self._queue.get()
 
-    async def __aiter__(self) -> AsyncIterator[Envelope]:
-        async for batch in self.batches():
-            for envelope in batch:
-                yield envelope
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> Envelope:
+        """The next envelope in order; the iteration ends when the subscription is closed.
+
+        A plain iterator, not an async generator: a caller that stops early (a `wait` request
+        at `agent_end`) leaves no generator behind for the event loop to finalise in a task."""
+        envelope = None if self._ended else await self._queue.get()
+        if envelope is None:
+            self._ended = True
+            raise StopAsyncIteration
+        return envelope
 
     async def batches(self) -> AsyncIterator[list[Envelope]]:
         """The envelopes in order, each step handing over all that are already queued (at least

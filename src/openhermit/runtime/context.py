@@ -99,8 +99,14 @@ def build_messages(
     *,
     tool_cap: int,
     images: Mapping[int, list[ImagePart]] | None = None,
+    memo: dict[int, ChatMessage | None] | None = None,
 ) -> list[ChatMessage]:
-    """The conversation for the model; `images` (by user row id) are inlined into those rows."""
+    """The conversation for the model; `images` (by user row id) are inlined into those rows.
+
+    `memo` holds the message each row made for an earlier turn of the session (None for a row
+    the model does not see), built with the same session type and `tool_cap`: stored rows never
+    change, so a turn builds messages only for the rows added since. Rows with inlined images
+    are built every time."""
     messages: list[ChatMessage] = []
     if compaction is not None:
         summary = compaction.payload.get("summary", "")
@@ -114,42 +120,51 @@ def build_messages(
             )
         )
     for row in rows:
-        p = row.payload
-        if p.get("introspection"):
-            continue
-        if row.event_type == "user":
-            text = row.content or ""
-            name = p.get("name")
-            if session.type == "group" and name:
-                text = f"[{name}] {text}"
-            if p.get("attachments"):
-                text = f"{text}\n\n{describe_attachments(p['attachments'])}"
-            messages.append(ChatMessage(role="user", text=text, images=list((images or {}).get(row.id, []))))
-        elif row.event_type == "assistant":
-            calls = [
-                ToolCallPart(c["id"], c["name"], c.get("arguments") or {}) for c in p.get("toolCalls", [])
-            ]
-            messages.append(
-                ChatMessage(
-                    role="assistant",
-                    text=p.get("text", ""),
-                    tool_calls=calls,
-                    thinking=p.get("thinking"),
-                    thinking_signature=p.get("thinkingSignature"),
-                )
-            )
-        elif row.event_type == "tool_result":
-            text = (p.get("text") or "")[:tool_cap]
-            messages.append(
-                ChatMessage(
-                    role="tool",
-                    text=text,
-                    tool_call_id=p.get("toolCallId"),
-                    tool_name=p.get("tool"),
-                    is_error=bool(p.get("isError")),
-                )
-            )
+        if memo is not None and row.id in memo:
+            message = memo[row.id]
+        else:
+            with_images = (images or {}).get(row.id)
+            message = _row_message(session, row, tool_cap, with_images)
+            if memo is not None and not with_images:
+                memo[row.id] = message
+        if message is not None:
+            messages.append(message)
     return close_dangling_calls(messages)
+
+
+def _row_message(
+    session: SessionRecord, row: StoredEvent, tool_cap: int, images: list[ImagePart] | None
+) -> ChatMessage | None:
+    """The message one stored row makes, or None for a row the model does not see."""
+    p = row.payload
+    if p.get("introspection"):
+        return None
+    if row.event_type == "user":
+        text = row.content or ""
+        name = p.get("name")
+        if session.type == "group" and name:
+            text = f"[{name}] {text}"
+        if p.get("attachments"):
+            text = f"{text}\n\n{describe_attachments(p['attachments'])}"
+        return ChatMessage(role="user", text=text, images=list(images or ()))
+    if row.event_type == "assistant":
+        calls = [ToolCallPart(c["id"], c["name"], c.get("arguments") or {}) for c in p.get("toolCalls", [])]
+        return ChatMessage(
+            role="assistant",
+            text=p.get("text", ""),
+            tool_calls=calls,
+            thinking=p.get("thinking"),
+            thinking_signature=p.get("thinkingSignature"),
+        )
+    if row.event_type == "tool_result":
+        return ChatMessage(
+            role="tool",
+            text=(p.get("text") or "")[:tool_cap],
+            tool_call_id=p.get("toolCallId"),
+            tool_name=p.get("tool"),
+            is_error=bool(p.get("isError")),
+        )
+    return None
 
 
 def close_dangling_calls(messages: list[ChatMessage]) -> list[ChatMessage]:

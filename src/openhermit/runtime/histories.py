@@ -3,13 +3,16 @@
 A session's context (its last compaction and the rows after it) is rebuilt for every turn.
 Rows are never changed once stored, so the context read for one turn stays true for the next:
 the claim reads the rows with higher ids and applies them (`events.Context.extended`). Entries
-are dropped least recently used first, beyond a bound on the text they hold.
+are dropped least recently used first, beyond a bound on the text they hold. With a kept
+context go the model messages its rows made for the session's last turn (`memo`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from datetime import datetime
 
+from openhermit.runtime.models.base import ChatMessage
 from openhermit.store.repos.events import Context, StoredEvent
 
 HISTORIES_MAX_BYTES = 32 * 1024 * 1024
@@ -44,6 +47,7 @@ class Histories:
     def __init__(self, *, max_bytes: int = HISTORIES_MAX_BYTES) -> None:
         self.max_bytes = max_bytes
         self._entries: dict[tuple[str, str], tuple[datetime, Context, int]] = {}
+        self._memos: dict[tuple[str, str], tuple[Hashable, dict[int, ChatMessage | None]]] = {}
         self._bytes = 0
 
     def get(self, agent_id: str, session_id: str, created_at: datetime) -> Context | None:
@@ -56,20 +60,37 @@ class Histories:
         """Keep the context of a committed read (a turn's inputs once its claim committed)."""
         key = (agent_id, session_id)
         before = self._entries.get(key)
+        memo = self._memos.get(key)
         self.forget(agent_id, session_id)
         size = _grown_size(before[1], before[2], context) if before is not None else None
-        if size is None:
+        if size is None:  # not grown from the kept one: its rows' messages are not kept either
+            memo = None
             size = sum(map(_size, context.history)) + (_size(context.compaction) if context.compaction else 0)
         if size > self.max_bytes:
             return
         self._entries[key] = (created_at, context, size)
+        if memo is not None:
+            self._memos[key] = memo
         self._bytes += size
         while self._bytes > self.max_bytes:
             oldest = next(iter(self._entries))
             self._bytes -= self._entries.pop(oldest)[2]
+            self._memos.pop(oldest, None)
+
+    def memo(self, agent_id: str, session_id: str, variant: Hashable) -> dict[int, ChatMessage | None] | None:
+        """The messages the kept context's rows made (by row id) while `variant` (what else they
+        are built from) stayed the same, to fill for the next turn; None when no context is kept."""
+        key = (agent_id, session_id)
+        if key not in self._entries:
+            return None
+        found = self._memos.get(key)
+        if found is None or found[0] != variant:
+            found = self._memos[key] = (variant, {})
+        return found[1]
 
     def forget(self, agent_id: str, session_id: str) -> None:
         entry = self._entries.pop((agent_id, session_id), None)
+        self._memos.pop((agent_id, session_id), None)
         if entry is not None:
             self._bytes -= entry[2]
 

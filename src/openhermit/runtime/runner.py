@@ -391,8 +391,15 @@ class AgentRunner:
         )
         ordered = order_for_turn(history, turn.id)
         images = await inline_images(self.deps, self.agent_id, ordered) if config.model.images else {}
+        tool_cap = context_cap(config.model.context_window)
+        variant = (session.type, tool_cap)
         messages = build_messages(
-            session, compaction, ordered, tool_cap=context_cap(config.model.context_window), images=images
+            session,
+            compaction,
+            ordered,
+            tool_cap=tool_cap,
+            images=images,
+            memo=histories.memo(self.agent_id, session_id, variant),
         )
         if needs_compaction(messages, system, config.model.context_window) and await compact(
             self.deps, self.agent_id, session_id, client, ordered, config
@@ -405,8 +412,9 @@ class AgentRunner:
                 session,
                 compaction,
                 order_for_turn(history, turn.id),
-                tool_cap=context_cap(config.model.context_window),
+                tool_cap=tool_cap,
                 images=images,
+                memo=histories.memo(self.agent_id, session_id, variant),
             )
         request = ModelRequest(
             system=system,
