@@ -34,7 +34,6 @@ class Subscription:
         self._types = types
         self._queue: asyncio.Queue[Envelope | None] = asyncio.Queue(capacity)
         self.overflowed = False
-        self._ended = False
         self.last_stored_id = 0  # stored events at or below this id were delivered already
 
     def _offer(self, envelope: Envelope) -> None:
@@ -69,9 +68,10 @@ class Subscription:
 
         A plain iterator, not an async generator: a caller that stops early (a `wait` request
         at `agent_end`) leaves no generator behind for the event loop to finalise in a task."""
-        envelope = None if self._ended else await self._queue.get()
+        if self.overflowed and self._queue.empty():  # cut off, and its end handed out already
+            raise StopAsyncIteration
+        envelope = await self._queue.get()
         if envelope is None:
-            self._ended = True
             raise StopAsyncIteration
         return envelope
 
