@@ -307,13 +307,18 @@ async def test_config_and_security_round_trip(client: httpx.AsyncClient) -> None
     assert (await client.get("/api/agents/conf/config")).status_code == 401
 
 
+COUNT = sessions.MessageCount("hi", "hi")
+
+
 async def test_a_turn_left_without_a_worker_in_this_process_is_ended_once_its_lease_runs_out(
     client: httpx.AsyncClient, db: Database, platform: Platform
 ) -> None:
     await create_agent(client, H, "orphan")
     await open_session(client, H, "orphan", "s")
     async with db.transaction() as tx:
-        await turns.insert_turn(tx, "orphan", "s", message_id=None, request={"correlationId": "c-1"})
+        await turns.queue_turn(
+            tx, "orphan", "s", message_id=None, request={"correlationId": "c-1"}, counting=COUNT
+        )
         claim = await turns.claim_next(
             tx, "orphan", "s", owner=platform.runtime.instance_id, lease_seconds=60
         )
@@ -344,7 +349,7 @@ async def test_leases_of_held_turns_are_renewed_together_until_released(
     for session_id in ("a", "b"):
         await open_session(client, H, "leased", session_id)
         async with db.transaction() as tx:
-            await turns.insert_turn(tx, "leased", session_id, message_id=None, request={})
+            await turns.queue_turn(tx, "leased", session_id, message_id=None, request={}, counting=COUNT)
             claim = await turns.claim_next(tx, "leased", session_id, owner="me", lease_seconds=0.6)
         assert claim is not None
         assert claim.turn is not None

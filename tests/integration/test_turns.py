@@ -390,7 +390,11 @@ async def test_a_message_behind_an_unclaimed_older_turn_waits_for_it(
     """A turn left queued with no worker (a crash between accepting and claiming, say) runs
     first; the new message is stored once, after that turn's start, and answered next."""
     async with db.driver_transaction() as tx:
-        older = await turns.insert_turn(tx, agent, "s1", message_id=None, request={"correlationId": "old"})
+        older = (
+            await turns.queue_turn(
+                tx, agent, "s1", message_id=None, request={"correlationId": "old"}, counting=COUNT
+            )
+        ).turn
     assert older is not None
     fake_model.script(Reply(text="the older turn"), Reply(text="the new one"))
     answer = await client.post(url(agent, "s1"), params={"wait": "true"}, json={"text": "hello"}, headers=H)
@@ -411,6 +415,59 @@ async def test_a_message_behind_an_unclaimed_older_turn_waits_for_it(
     assert [tuple(r) for r in rows] == [("agent_start", older.id), ("user", newer), ("agent_start", newer)]
     assert ended is not None
     assert ended.status == "completed"
+
+
+COUNT = sessions.MessageCount("hi", "hi")
+
+
+async def test_a_turn_queued_in_an_idle_session_starts_at_once_and_one_behind_it_waits(
+    client: httpx.AsyncClient, db: Database, agent: str
+) -> None:
+    """Queued with a lease into an empty queue, a turn is marked running under that lease and
+    its session with it; a second one waits behind it, and without a lease a turn only queues."""
+    await open_session(client, H, agent, "s2")
+    lease = turns.Lease("this-gateway", 60)
+    async with db.driver_transaction() as tx:
+        await sessions.lock_session(tx, agent, "s1")
+        first = await turns.queue_turn(
+            tx, agent, "s1", message_id=None, request={}, counting=COUNT, start=lease
+        )
+        second = await turns.queue_turn(
+            tx, agent, "s1", message_id="m2", request={}, counting=COUNT, start=lease
+        )
+        await sessions.lock_session(tx, agent, "s2")
+        unleased = await turns.queue_turn(tx, agent, "s2", message_id=None, request={}, counting=COUNT)
+    assert first.turn is not None
+    assert first.started is not None
+    assert first.turn.status == "running"
+    assert first.started.session.status == "running"
+    assert first.started.session.message_count == 1
+    assert first.started.setup_revision is not None
+    assert second.turn is not None
+    assert second.started is None
+    assert second.turn.status == "queued"
+    assert unleased.turn is not None
+    assert unleased.started is None
+    async with db.transaction() as tx:
+        found = await tx.execute(
+            text(
+                "SELECT session_id, status, lease_owner, lease_expires_at > now() FROM turns"
+                " WHERE agent_id = :a ORDER BY id"
+            ),
+            {"a": agent},
+        )
+        rows = [tuple(r) for r in found]
+        s1 = await sessions.get_record(tx, agent, "s1")
+        s2 = await sessions.get_record(tx, agent, "s2")
+    assert rows == [
+        ("s1", "running", "this-gateway", True),
+        ("s1", "queued", None, None),
+        ("s2", "queued", None, None),
+    ]
+    assert s1 is not None
+    assert s2 is not None
+    assert (s1.status, s1.message_count) == ("running", 2)
+    assert (s2.status, s2.message_count) == ("idle", 1)
 
 
 async def test_the_model_sees_the_conversation_and_the_new_message_last(

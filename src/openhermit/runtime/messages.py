@@ -188,7 +188,7 @@ async def _accept(
         return Accepted(
             session_id, message.message_id, correlation, turn_id, turn_id is not None, deduped=True
         )
-    turn = None
+    turn, began = None, None
     if triggered:
         busy = policy != "queue" and await turns.has_queued(tx, runner.agent_id, session_id)
         if busy and policy == "reject":
@@ -208,20 +208,24 @@ async def _accept(
             "channelUserId": access.caller.channel_user_id,
             **(turn_options or {}),
         }
-        turn = await turns.insert_turn(  # also counts the message, in the same statement
+        if not interrupt_running:  # an idle session's turn starts here (a worker waits for it)
+            handover.first = runner.reserve(session_id)
+        turn, began = await turns.queue_turn(
             tx,
             runner.agent_id,
             session_id,
             message_id=message.message_id,
             request=request,
             counting=_counted(message.text),
+            start=runner.lease if handover.first is not None else None,
         )
     else:
         await sessions.record_user_message(tx, runner.agent_id, session_id, _counted(message.text))
     row = NewEvent("user", _user_payload(message, correlation), content=message.text)
-    if turn is not None and not interrupt_running:
-        handover.first = runner.reserve(session_id)
-        if handover.first is not None:
+    if turn is not None and handover.first is not None:
+        if began is not None:  # the turn started as it was queued
+            handover.claimed = await runner.begin_in(tx, began, turn, leading=(row, turn.id))
+        else:  # an older turn waits, or one runs on another gateway
             handover.claimed = await runner.claim_in(tx, session_id, leading=(row, turn.id))
     claimed = handover.claimed
     if claimed is not None and turn is not None and claimed.turn.id == turn.id:

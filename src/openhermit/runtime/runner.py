@@ -38,6 +38,7 @@ from openhermit.store.repos import agents, events, instructions, mcp_servers, po
 from openhermit.store.repos import skills as skill_rows
 from openhermit.store.repos.events import StoredEvent
 from openhermit.store.repos.mcp_servers import McpServerRow
+from openhermit.store.repos.sessions import Started
 from openhermit.store.repos.turns import TurnRow
 
 log = logging.getLogger(__name__)
@@ -240,15 +241,28 @@ class AgentRunner:
         The caller publishes the events once the transaction has committed.
         """
         claim = await turns.claim_next(  # takes the session lock
-            tx,
-            self.agent_id,
-            session_id,
-            owner=self.deps.instance_id,
-            lease_seconds=self.deps.leases.lease_seconds,
+            tx, self.agent_id, session_id, owner=self.deps.instance_id, lease_seconds=self.lease.seconds
         )
         if claim is None or claim.turn is None:
             return None
-        started, turn = claim
+        return await self.begin_in(tx, claim.started, claim.turn, leading)
+
+    @property
+    def lease(self) -> turns.Lease:
+        """The lease this process runs turns under."""
+        return turns.Lease(self.deps.instance_id, self.deps.leases.lease_seconds)
+
+    async def begin_in(
+        self,
+        tx: Tx | DriverTx,
+        started: Started,
+        turn: TurnRow,
+        leading: tuple[NewEvent, int] | None = None,
+    ) -> ClaimedTurn:
+        """A turn just marked running in the caller's transaction (`claim_in`, or started as it
+        was queued): store its `agent_start` after `leading`'s row if it is the turn's, and
+        read what the turn is built from."""
+        session_id = turn.session_id
         rows = [NewEvent("agent_start", {"correlationId": turn.request.get("correlationId")})]
         if leading is not None and leading[1] == turn.id:
             rows.insert(0, leading[0])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any, NamedTuple
 
 import asyncpg
@@ -251,18 +250,20 @@ class MessageCount(NamedTuple):
 
 async def record_user_message(tx: Tx | DriverTx, agent_id: str, session_id: str, count: MessageCount) -> None:
     """Count an accepted message; the first one also becomes the fallback description."""
-    await (await driver(tx)).execute(count_message_sql(3), agent_id, session_id, *count)
+    await (await driver(tx)).execute(_RECORD_USER_MESSAGE, agent_id, session_id, *count)
 
 
-@cache
-def count_message_sql(first: int) -> str:
-    """The update `record_user_message` runs: $1 agent, $2 session, the `MessageCount` from `$first`."""
-    return f"""
-UPDATE sessions SET message_count = message_count + 1, last_activity_at = now(),
-  last_message_preview = ${first}, description = coalesce(description, ${first + 1}),
-  description_source = coalesce(description_source, 'fallback')
-WHERE agent_id = $1 AND session_id = $2
-"""
+def count_message_set(first: int) -> str:
+    """The assignments that count a message on its session (`record_user_message`), with the
+    `MessageCount` from parameter `$first` on."""
+    return (
+        f"message_count = message_count + 1, last_activity_at = now(), last_message_preview = ${first}, "
+        f"description = coalesce(description, ${first + 1}), "
+        "description_source = coalesce(description_source, 'fallback')"
+    )
+
+
+_RECORD_USER_MESSAGE = f"UPDATE sessions SET {count_message_set(3)} WHERE agent_id = $1 AND session_id = $2"
 
 
 class TurnTally(NamedTuple):

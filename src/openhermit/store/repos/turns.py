@@ -18,6 +18,7 @@ from openhermit.store.driver import as_entity, driver, to_json
 from openhermit.store.engine import DriverTx, Tx
 from openhermit.store.notify import CHANNEL
 from openhermit.store.repos import events, sessions
+from openhermit.store.repos.agents import SETUP_REVISION_COLUMNS
 from openhermit.store.repos.events import EventDraft, StoredEvent
 from openhermit.store.repos.sessions import Started, TurnTally
 from openhermit.store.tables.sessions import Turn
@@ -57,32 +58,68 @@ def _row(turn: Turn) -> TurnRow:
     )
 
 
-async def insert_turn(
+class Lease(NamedTuple):
+    owner: str  # the gateway process that runs the turn
+    seconds: float
+
+
+class Queued(NamedTuple):
+    turn: TurnRow | None  # None: a turn with this `message_id` exists already
+    started: Started | None  # the turn started at once: the session, now running, and its
+    # agent's setup revision (as `claim_next` gives them)
+
+
+async def queue_turn(
     tx: Tx | DriverTx,
     agent_id: str,
     session_id: str,
     *,
     message_id: str | None,
     request: dict[str, Any],
-    counting: sessions.MessageCount | None = None,
-) -> TurnRow | None:
-    """Queue a turn; None when a turn with this `message_id` already exists in the session.
-    With `counting`, the same statement counts the message on its session
-    (`sessions.record_user_message`)."""
-    params = [agent_id, session_id, message_id, to_json(request)]
-    sql = _INSERT
-    if counting is not None:
-        sql, params = _INSERT_COUNTING, [*params, *counting]
-    row = await (await driver(tx)).fetchrow(sql, *params)
-    return _row(as_entity(Turn, row)) if row else None
+    counting: sessions.MessageCount,
+    start: Lease | None = None,
+) -> Queued:
+    """Queue a turn and count its message on the session (`sessions.record_user_message`), in
+    one statement. With `start`, a turn that would be first in an empty queue is instead marked
+    running at once under that lease, and the session with it: what `claim_next` would do next,
+    without its round trip and its second write of both rows.
+
+    The caller holds the session's lock (`sessions.lock_session`), so the statement reads every
+    queued and running turn of the session, and the one-running-turn index cannot be hit."""
+    lease = start or Lease("", 0.0)
+    params = [agent_id, session_id, message_id, to_json(request), *counting, start is not None, *lease]
+    row = await (await driver(tx)).fetchrow(_QUEUE, *params)
+    if row is None:  # no such session
+        return Queued(None, None)
+    turn = _row(as_entity(Turn, row, "turn_")) if row["turn_id"] is not None else None
+    began = turn is not None and turn.status == "running"
+    return Queued(turn, sessions.started(row) if began else None)
 
 
-_INSERT = """
-INSERT INTO turns (agent_id, session_id, message_id, request) VALUES ($1, $2, $3, $4)
-ON CONFLICT (agent_id, session_id, message_id) WHERE message_id IS NOT NULL DO NOTHING
-RETURNING *
+_QUEUE = f"""
+WITH first AS (
+  SELECT $7::bool AND NOT EXISTS (
+    SELECT 1 FROM turns WHERE agent_id = $1 AND session_id = $2 AND status IN ('queued', 'running')
+  ) AS start
+), turn AS (
+  INSERT INTO turns (agent_id, session_id, message_id, request, status, lease_owner, started_at,
+    lease_expires_at)
+  SELECT $1, $2, $3, $4, CASE WHEN start THEN 'running' ELSE 'queued' END,
+    CASE WHEN start THEN $8 END, CASE WHEN start THEN now() END,
+    CASE WHEN start THEN now() + make_interval(secs => $9) END
+  FROM first
+  ON CONFLICT (agent_id, session_id, message_id) WHERE message_id IS NOT NULL DO NOTHING
+  RETURNING *
+), counted AS (
+  UPDATE sessions SET {sessions.count_message_set(5)},
+    status = CASE WHEN (SELECT status FROM turn) = 'running' THEN 'running' ELSE sessions.status END
+  FROM (SELECT {SETUP_REVISION_COLUMNS}) AS revision (agent_revision, fleet_revision)
+  WHERE agent_id = $1 AND session_id = $2
+  RETURNING sessions.*, revision.agent_revision, revision.fleet_revision
+)
+SELECT counted.*, {", ".join(f"turn.{c.name} AS turn_{c.name}" for c in Turn.__table__.columns)}
+FROM counted LEFT JOIN turn ON true
 """
-_INSERT_COUNTING = f"WITH counted AS ({sessions.count_message_sql(5)}) {_INSERT}"
 
 
 async def get_turn(tx: Tx, turn_id: int) -> TurnRow | None:
