@@ -470,6 +470,48 @@ async def test_a_turn_queued_in_an_idle_session_starts_at_once_and_one_behind_it
     assert (s2.status, s2.message_count) == ("idle", 1)
 
 
+async def test_a_message_that_waited_for_the_lock_does_not_start_ahead_of_a_turn_queued_meanwhile(
+    client: httpx.AsyncClient, db: Database, agent: str
+) -> None:
+    """Locking and starting in one statement reads the queue as it was when the statement
+    began. Had it to wait for the lock while another transaction queued a turn, it only takes
+    the lock; in an idle session it starts the turn at once."""
+    lease = turns.Lease("this-gateway", 60)
+
+    async def lock_and_start(session_id: str) -> turns.Accepting | None:
+        async with db.driver_transaction() as tx:
+            return await turns.lock_and_start(
+                tx, agent, session_id, request={}, counting=COUNT, start=lease, unmentioned=False
+            )
+
+    async def waiting_for_a_lock() -> int:
+        async with db.transaction() as tx:
+            return (await tx.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted"))).scalar_one()
+
+    async with db.driver_transaction() as holder:
+        await sessions.lock_session(holder, agent, "s1")
+        await turns.queue_turn(holder, agent, "s1", message_id=None, request={}, counting=COUNT)
+        contender = asyncio.create_task(lock_and_start("s1"))
+        await eventually(waiting_for_a_lock, what="the second statement waiting for the session's lock")
+    late = await contender
+    assert late is not None
+    assert late.locked.session.session_id == "s1"
+    assert late.queued == (None, None)
+
+    await open_session(client, H, agent, "s2")
+    idle = await lock_and_start("s2")
+    assert idle is not None
+    assert idle.queued.turn is not None
+    assert idle.queued.turn.status == "running"
+    assert idle.queued.started is not None
+    assert idle.queued.started.session.message_count == 1
+    async with db.transaction() as tx:
+        queue = await tx.execute(
+            text("SELECT session_id, status FROM turns WHERE agent_id = :a ORDER BY id"), {"a": agent}
+        )
+        assert [tuple(r) for r in queue] == [("s1", "queued"), ("s2", "running")]
+
+
 async def test_the_model_sees_the_conversation_and_the_new_message_last(
     client: httpx.AsyncClient, fake_model: FakeModelServer, agent: str
 ) -> None:

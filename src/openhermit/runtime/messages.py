@@ -57,11 +57,16 @@ def _user_payload(message: SessionMessage, correlation_id: str) -> dict[str, Any
 
 
 async def _writable(
-    tx: DriverTx, runner: AgentRunner, session_id: str, access: AgentAccess
+    tx: DriverTx,
+    runner: AgentRunner,
+    session_id: str,
+    access: AgentAccess,
+    locked: sessions.Locked | None = None,
 ) -> tuple[SessionRecord, str]:
-    """Lock the session for a new message; the speaking user joins a group's participants.
-    With the session, the concurrency policy that applies to it."""
-    locked = await sessions.lock_session(tx, runner.agent_id, session_id)
+    """Lock the session for a new message, unless `locked` already holds it; the speaking user
+    joins a group's participants. With the session, the concurrency policy that applies to it."""
+    if locked is None:
+        locked = await sessions.lock_session(tx, runner.agent_id, session_id)
     session, policy = locked if locked is not None else (None, None)
     if (
         session is not None
@@ -123,6 +128,22 @@ class _Handover:
             self.first.set_result(self.claimed)
 
 
+def _turn_request(
+    message: SessionMessage, access: AgentAccess, correlation: str, turn_options: dict[str, Any] | None
+) -> dict[str, Any]:
+    """What a turn for the message runs with (its `request`)."""
+    return {
+        "correlationId": correlation,
+        "additionalInstruction": message.additional_instruction,
+        "senderName": message.sender.display_name if message.sender else None,
+        "userId": access.user_id,
+        "role": "owner" if access.is_admin else access.role,
+        "channel": access.caller.channel,
+        "channelUserId": access.caller.channel_user_id,
+        **(turn_options or {}),
+    }
+
+
 async def post_message(
     runner: AgentRunner,
     session_id: str,
@@ -175,10 +196,26 @@ async def _accept(
     handover: _Handover,
 ) -> Accepted | _Stored:
     """Store the message (and queue its turn) in the caller's transaction; for a retried
-    `messageId`, the earlier acceptance instead. In an idle session the turn is also claimed
-    here (one commit instead of two), and the message stored with its `agent_start`."""
+    `messageId`, the earlier acceptance instead. In an idle session the turn is also started
+    here (one commit instead of two), and the message stored with its `agent_start`; without a
+    `messageId` to check first, in the statement that takes the session's lock."""
     interrupt_running = False
-    session, policy = await _writable(tx, runner, session_id, access)
+    request = _turn_request(message, access, correlation, turn_options)
+    locked, turn, began = None, None, None
+    if message.message_id is None and (first := runner.reserve(session_id)) is not None:
+        handover.first = first
+        accepting = await turns.lock_and_start(
+            tx,
+            runner.agent_id,
+            session_id,
+            request=request,
+            counting=_counted(message.text),
+            start=runner.lease,
+            unmentioned=message.mentioned is False,
+        )
+        if accepting is not None:
+            locked, (turn, began) = accepting
+    session, policy = await _writable(tx, runner, session_id, access, locked)
     triggered = not (session.type == "group" and message.mentioned is False)
     if message.message_id and not await receipts.insert_receipt(
         tx, runner.agent_id, session_id, message.message_id
@@ -188,8 +225,7 @@ async def _accept(
         return Accepted(
             session_id, message.message_id, correlation, turn_id, turn_id is not None, deduped=True
         )
-    turn, began = None, None
-    if triggered:
+    if began is None and triggered:
         busy = policy != "queue" and await turns.has_queued(tx, runner.agent_id, session_id)
         if busy and policy == "reject":
             raise Conflict("A turn is already running in this session.")
@@ -198,17 +234,7 @@ async def _accept(
             await turns.request_interrupt(tx, runner.agent_id, session_id)
             await _ask_peers_to_interrupt(tx, runner, session_id)
             interrupt_running = True
-        request = {
-            "correlationId": correlation,
-            "additionalInstruction": message.additional_instruction,
-            "senderName": message.sender.display_name if message.sender else None,
-            "userId": access.user_id,
-            "role": "owner" if access.is_admin else access.role,
-            "channel": access.caller.channel,
-            "channelUserId": access.caller.channel_user_id,
-            **(turn_options or {}),
-        }
-        if not interrupt_running:  # an idle session's turn starts here (a worker waits for it)
+        if not interrupt_running and handover.first is None:  # an idle session's turn starts here
             handover.first = runner.reserve(session_id)
         turn, began = await turns.queue_turn(
             tx,
@@ -217,12 +243,12 @@ async def _accept(
             message_id=message.message_id,
             request=request,
             counting=_counted(message.text),
-            start=runner.lease if handover.first is not None else None,
+            start=runner.lease if handover.first is not None and not interrupt_running else None,
         )
-    else:
+    elif began is None:
         await sessions.record_user_message(tx, runner.agent_id, session_id, _counted(message.text))
     row = NewEvent("user", _user_payload(message, correlation), content=message.text)
-    if turn is not None and handover.first is not None:
+    if turn is not None and handover.first is not None and not interrupt_running:
         if began is not None:  # the turn started as it was queued
             handover.claimed = await runner.begin_in(tx, began, turn, leading=(row, turn.id))
         else:  # an older turn waits, or one runs on another gateway

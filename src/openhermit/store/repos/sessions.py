@@ -101,9 +101,9 @@ class Started(NamedTuple):
     setup_revision: tuple[int, int] | None  # the agent's setup revision (`agents.setup_revision`)
 
 
-def started(row: asyncpg.Record) -> Started:
-    """What `START_RUNNING` returned."""
-    session = _record(as_entity(Session, row))
+def started(row: asyncpg.Record, prefix: str = "") -> Started:
+    """What `START_RUNNING` returned (its session columns named `prefix` + column name)."""
+    session = _record(as_entity(Session, row, prefix))
     return Started(session, as_revision(row["agent_revision"], row["fleet_revision"]))
 
 
@@ -160,16 +160,23 @@ async def lock_session(tx: Tx | DriverTx, agent_id: str, session_id: str) -> Loc
     Accepting a message takes this lock first, so per session the order of turns, the order
     of stored messages and the concurrency-policy check all agree.
     """
-    row = await (await driver(tx)).fetchrow(_LOCK, agent_id, session_id)
-    return Locked(_record(as_entity(Session, row)), row["applied_concurrency"]) if row else None
+    row = await (await driver(tx)).fetchrow(LOCK, agent_id, session_id)
+    return locked(row) if row else None
 
 
-_LOCK = """
-SELECT s.*, coalesce(
+def locked(row: asyncpg.Record) -> Locked:
+    """What `LOCK` returned."""
+    return Locked(_record(as_entity(Session, row)), row["applied_concurrency"])
+
+
+LOCK = """
+SELECT s.*, s.xmin AS row_version, coalesce(
   s.concurrency, (SELECT a.config_json ->> 'concurrency' FROM agents a WHERE a.agent_id = s.agent_id)
 ) AS applied_concurrency
 FROM sessions s WHERE s.agent_id = $1 AND s.session_id = $2 FOR UPDATE
 """
+"""`lock_session`'s statement; with the version of the row it locked (`row_version`), the latest
+one even when the statement had to wait for the lock."""
 
 
 async def get_session(tx: Tx, agent_id: str, session_id: str) -> SessionSummary | None:

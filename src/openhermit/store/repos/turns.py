@@ -21,7 +21,7 @@ from openhermit.store.repos import events, sessions
 from openhermit.store.repos.agents import SETUP_REVISION_COLUMNS
 from openhermit.store.repos.events import EventDraft, StoredEvent
 from openhermit.store.repos.sessions import Started, TurnTally
-from openhermit.store.tables.sessions import Turn
+from openhermit.store.tables.sessions import Session, Turn
 
 TERMINAL = ("completed", "error", "interrupted", "cancelled")
 
@@ -119,6 +119,66 @@ WITH first AS (
 )
 SELECT counted.*, {", ".join(f"turn.{c.name} AS turn_{c.name}" for c in Turn.__table__.columns)}
 FROM counted LEFT JOIN turn ON true
+"""
+
+
+class Accepting(NamedTuple):
+    locked: sessions.Locked  # the session as locked, before this message
+    queued: Queued  # the turn, started at once; empty when only the lock was taken
+
+
+async def lock_and_start(
+    tx: Tx | DriverTx,
+    agent_id: str,
+    session_id: str,
+    *,
+    request: dict[str, Any],
+    counting: sessions.MessageCount,
+    start: Lease,
+    unmentioned: bool,
+) -> Accepting | None:
+    """Lock the session (`sessions.lock_session`) and, in the same statement, when its queue is
+    empty, queue a message's turn already running under `start` and count the message
+    (`queue_turn`). None when there is no such session.
+
+    Only the lock is taken, and the caller goes on as after `lock_session`, when a turn of the
+    session waits or runs, when the message is group chatter (`unmentioned` in a group), or when
+    the session row changed between the statement's start and its lock. Every writer that
+    queues, starts or ends a turn changes that row while holding its lock, so an unchanged row
+    means the statement's reads of the queue are as current as the lock."""
+    params = [agent_id, session_id, to_json(request), *counting, unmentioned, *start]
+    row = await (await driver(tx)).fetchrow(_LOCK_AND_START, *params)
+    if row is None:
+        return None
+    if row["turn_id"] is None:
+        return Accepting(sessions.locked(row), Queued(None, None))
+    turn = _row(as_entity(Turn, row, "turn_"))
+    return Accepting(sessions.locked(row), Queued(turn, sessions.started(row, "started_")))
+
+
+_LOCK_AND_START = f"""
+WITH locked AS ({sessions.LOCK}),
+first AS (
+  SELECT NOT (locked.type = 'group' AND $6::bool)
+    AND locked.row_version = (SELECT xmin FROM sessions WHERE agent_id = $1 AND session_id = $2)
+    AND NOT EXISTS (
+      SELECT 1 FROM turns WHERE agent_id = $1 AND session_id = $2 AND status IN ('queued', 'running')
+    ) AS start
+  FROM locked
+), turn AS (
+  INSERT INTO turns (agent_id, session_id, request, status, lease_owner, started_at, lease_expires_at)
+  SELECT $1, $2, $3, 'running', $7, now(), now() + make_interval(secs => $8) FROM first WHERE start
+  RETURNING *
+), counted AS (
+  UPDATE sessions SET {sessions.count_message_set(4)}, status = 'running'
+  FROM (SELECT {SETUP_REVISION_COLUMNS}) AS revision (agent_revision, fleet_revision)
+  WHERE agent_id = $1 AND session_id = $2 AND EXISTS (SELECT 1 FROM turn)
+  RETURNING sessions.*, revision.agent_revision, revision.fleet_revision
+)
+SELECT locked.*, counted.agent_revision, counted.fleet_revision,
+  {", ".join(f"counted.{c.name} AS started_{c.name}" for c in Session.__table__.columns)},
+  {", ".join(f"turn.{c.name} AS turn_{c.name}" for c in Turn.__table__.columns)}
+FROM locked LEFT JOIN counted ON true LEFT JOIN turn ON true
 """
 
 
