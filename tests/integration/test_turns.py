@@ -475,13 +475,21 @@ async def test_a_message_that_waited_for_the_lock_does_not_start_ahead_of_a_turn
 ) -> None:
     """Locking and starting in one statement reads the queue as it was when the statement
     began. Had it to wait for the lock while another transaction queued a turn, it only takes
-    the lock; in an idle session it starts the turn at once."""
+    the lock; in an idle session it starts the turn at once, and a retried `messageId` starts
+    nothing."""
     lease = turns.Lease("this-gateway", 60)
 
-    async def lock_and_start(session_id: str) -> turns.Accepting | None:
+    async def lock_and_start(session_id: str, message_id: str | None = None) -> turns.Accepting | None:
         async with db.driver_transaction() as tx:
             return await turns.lock_and_start(
-                tx, agent, session_id, request={}, counting=COUNT, start=lease, unmentioned=False
+                tx,
+                agent,
+                session_id,
+                message_id=message_id,
+                request={},
+                counting=COUNT,
+                start=lease,
+                unmentioned=False,
             )
 
     async def waiting_for_a_lock() -> int:
@@ -499,12 +507,18 @@ async def test_a_message_that_waited_for_the_lock_does_not_start_ahead_of_a_turn
     assert late.queued == (None, None)
 
     await open_session(client, H, agent, "s2")
-    idle = await lock_and_start("s2")
+    idle = await lock_and_start("s2", "m-1")
     assert idle is not None
+    assert idle.receipted is True
     assert idle.queued.turn is not None
     assert idle.queued.turn.status == "running"
+    assert idle.queued.turn.message_id == "m-1"
     assert idle.queued.started is not None
     assert idle.queued.started.session.message_count == 1
+    retry = await lock_and_start("s2", "m-1")
+    assert retry is not None
+    assert retry.receipted is False
+    assert retry.queued == (None, None)
     async with db.transaction() as tx:
         queue = await tx.execute(
             text("SELECT session_id, status FROM turns WHERE agent_id = :a ORDER BY id"), {"a": agent}

@@ -197,29 +197,30 @@ async def _accept(
 ) -> Accepted | _Stored:
     """Store the message (and queue its turn) in the caller's transaction; for a retried
     `messageId`, the earlier acceptance instead. In an idle session the turn is also started
-    here (one commit instead of two), and the message stored with its `agent_start`; without a
-    `messageId` to check first, in the statement that takes the session's lock."""
+    here (one commit instead of two), in the statement that takes the session's lock, and the
+    message stored with its `agent_start`."""
     interrupt_running = False
     request = _turn_request(message, access, correlation, turn_options)
-    locked, turn, began = None, None, None
-    if message.message_id is None and (first := runner.reserve(session_id)) is not None:
+    locked, turn, began, receipted = None, None, None, None
+    if (first := runner.reserve(session_id)) is not None:
         handover.first = first
         accepting = await turns.lock_and_start(
             tx,
             runner.agent_id,
             session_id,
+            message_id=message.message_id,
             request=request,
             counting=_counted(message.text),
             start=runner.lease,
             unmentioned=message.mentioned is False,
         )
         if accepting is not None:
-            locked, (turn, began) = accepting
+            locked, (turn, began), receipted = accepting
     session, policy = await _writable(tx, runner, session_id, access, locked)
     triggered = not (session.type == "group" and message.mentioned is False)
-    if message.message_id and not await receipts.insert_receipt(
-        tx, runner.agent_id, session_id, message.message_id
-    ):
+    if message.message_id and receipted is None:
+        receipted = await receipts.insert_receipt(tx, runner.agent_id, session_id, message.message_id)
+    if message.message_id and not receipted:
         seen = await receipts.find_receipt(tx, runner.agent_id, session_id, message.message_id)
         turn_id = seen.turn_id if seen else None
         return Accepted(
