@@ -11,7 +11,8 @@ from sqlalchemy import text
 
 from openhermit.gateway.platform import Platform
 from openhermit.store.engine import Database
-from openhermit.store.repos import memories, sessions, turns
+from openhermit.store.repos import admission, memories, receipts, sessions, turns
+from openhermit.store.repos.events import EventDraft
 from openhermit.testing.fake_model import FakeModelServer, Reply
 from tests.polling import eventually
 from tests.runtime_helpers import create_agent, open_session, parse_sse, point_at_fake
@@ -470,26 +471,31 @@ async def test_a_turn_queued_in_an_idle_session_starts_at_once_and_one_behind_it
     assert (s2.status, s2.message_count) == ("idle", 1)
 
 
-async def test_a_message_that_waited_for_the_lock_does_not_start_ahead_of_a_turn_queued_meanwhile(
+async def test_admitting_into_an_idle_session_is_one_statement_that_never_jumps_the_queue(
     client: httpx.AsyncClient, db: Database, agent: str
 ) -> None:
-    """Locking and starting in one statement reads the queue as it was when the statement
-    began. Had it to wait for the lock while another transaction queued a turn, it only takes
-    the lock; in an idle session it starts the turn at once, and a retried `messageId` starts
-    nothing."""
+    """Admission reads the queue as it was when its statement began. Had it to wait for the
+    session's lock while another transaction queued a turn, it writes nothing. Into an idle
+    session it starts the turn and stores the message, its `agent_start` and its receipt; a
+    `messageId` seen before, or a caller not among the participants, admits nothing."""
     lease = turns.Lease("this-gateway", 60)
 
-    async def lock_and_start(session_id: str, message_id: str | None = None) -> turns.Accepting | None:
-        async with db.driver_transaction() as tx:
-            return await turns.lock_and_start(
-                tx,
+    async def admit(
+        session_id: str, message_id: str | None = None, participant: str | None = None
+    ) -> admission.Admitted | None:
+        async with db.driver_connection() as conn:
+            return await admission.admit(
+                conn,
                 agent,
                 session_id,
                 message_id=message_id,
-                request={},
+                request={"correlationId": "c"},
                 counting=COUNT,
-                start=lease,
-                unmentioned=False,
+                lease=lease,
+                participant=participant,
+                rows=[EventDraft("user", {"text": "hi"}, "hi"), EventDraft("agent_start", {})],
+                announce=None,
+                known=None,
             )
 
     async def waiting_for_a_lock() -> int:
@@ -499,31 +505,39 @@ async def test_a_message_that_waited_for_the_lock_does_not_start_ahead_of_a_turn
     async with db.driver_transaction() as holder:
         await sessions.lock_session(holder, agent, "s1")
         await turns.queue_turn(holder, agent, "s1", message_id=None, request={}, counting=COUNT)
-        contender = asyncio.create_task(lock_and_start("s1"))
-        await eventually(waiting_for_a_lock, what="the second statement waiting for the session's lock")
-    late = await contender
-    assert late is not None
-    assert late.locked.session.session_id == "s1"
-    assert late.queued == (None, None)
+        contender = asyncio.create_task(admit("s1"))
+        await eventually(waiting_for_a_lock, what="the admission waiting for the session's lock")
+    assert await contender is None
 
-    await open_session(client, H, agent, "s2")
-    idle = await lock_and_start("s2", "m-1")
-    assert idle is not None
-    assert idle.receipted is True
-    assert idle.queued.turn is not None
-    assert idle.queued.turn.status == "running"
-    assert idle.queued.turn.message_id == "m-1"
-    assert idle.queued.started is not None
-    assert idle.queued.started.session.message_count == 1
-    retry = await lock_and_start("s2", "m-1")
-    assert retry is not None
-    assert retry.receipted is False
-    assert retry.queued == (None, None)
+    for session_id in ("s2", "s3", "s4"):
+        await open_session(client, H, agent, session_id)
+    admitted = await admit("s2", "m-1")
+    assert admitted is not None
+    assert (admitted.turn.status, admitted.turn.message_id) == ("running", "m-1")
+    assert admitted.started.session.status == "running"
+    assert admitted.started.session.message_count == 1
+    assert [(r.event_type, r.turn_id) for r in admitted.stored] == [
+        ("user", admitted.turn.id),
+        ("agent_start", admitted.turn.id),
+    ]
+    assert admitted.context.history[-1].id == admitted.stored[0].id
+    async with db.driver_transaction() as tx:
+        await receipts.insert_receipt(tx, agent, "s3", "m-1")
+    assert await admit("s3", "m-1") is None  # a retry
+    assert await admit("s4", participant="a-stranger") is None
+
     async with db.transaction() as tx:
         queue = await tx.execute(
             text("SELECT session_id, status FROM turns WHERE agent_id = :a ORDER BY id"), {"a": agent}
         )
         assert [tuple(r) for r in queue] == [("s1", "queued"), ("s2", "running")]
+        receipt = await receipts.find_receipt(tx, agent, "s2", "m-1")
+        s1 = await sessions.get_record(tx, agent, "s1")
+        s4 = await sessions.get_record(tx, agent, "s4")
+    assert receipt == receipts.Receipt("m-1", admitted.stored[0].id, admitted.turn.id)
+    assert s1 is not None
+    assert s4 is not None
+    assert (s1.message_count, s4.message_count, s4.status) == (1, 0, "idle")
 
 
 async def test_the_model_sees_the_conversation_and_the_new_message_last(

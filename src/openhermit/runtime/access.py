@@ -47,15 +47,23 @@ class AgentAccess:
 
     def sees_session(self, session: SessionRecord) -> bool:
         """Reading or messaging a session: owners any, channels their namespace, others as participants."""
-        if session.session_id == "inbox":
+        by_id = self.sees_session_id(session.session_id)
+        if by_id is not None:
+            return by_id
+        return self.user_id is not None and self.user_id in session.user_ids
+
+    def sees_session_id(self, session_id: str) -> bool | None:
+        """Whether the caller sees the session by its id and the caller's role alone (None: only
+        as one of its participants, `sees_session`)."""
+        if session_id == "inbox":
             return self.is_owner
         if self.is_admin:
             return True
         if self.caller.kind == "channel":
-            return session.session_id.startswith(f"{self.caller.namespace}:")
+            return session_id.startswith(f"{self.caller.namespace}:")
         if self.role == "owner":
             return True
-        return self.user_id is not None and self.user_id in session.user_ids
+        return None
 
     def require_session(self, session: SessionRecord | None, session_id: str) -> SessionRecord:
         if session is None or not self.sees_session(session):

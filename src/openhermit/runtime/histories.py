@@ -68,6 +68,12 @@ class Histories:
         entry = self._entries.get((agent_id, session_id))
         return entry.context if entry is not None and entry.created_at == created_at else None
 
+    def kept(self, agent_id: str, session_id: str) -> tuple[datetime, Context] | None:
+        """The session's context as last read, if kept, with the creation time of the session it
+        was read from (for callers who learn the session's own only later)."""
+        entry = self._entries.get((agent_id, session_id))
+        return (entry.created_at, entry.context) if entry is not None else None
+
     def put(self, agent_id: str, session_id: str, created_at: datetime, context: Context) -> None:
         """Keep the context of a committed read (a turn's inputs once its claim committed)."""
         key = (agent_id, session_id)

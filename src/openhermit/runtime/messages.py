@@ -57,16 +57,11 @@ def _user_payload(message: SessionMessage, correlation_id: str) -> dict[str, Any
 
 
 async def _writable(
-    tx: DriverTx,
-    runner: AgentRunner,
-    session_id: str,
-    access: AgentAccess,
-    locked: sessions.Locked | None = None,
+    tx: DriverTx, runner: AgentRunner, session_id: str, access: AgentAccess
 ) -> tuple[SessionRecord, str]:
-    """Lock the session for a new message, unless `locked` already holds it; the speaking user
-    joins a group's participants. With the session, the concurrency policy that applies to it."""
-    if locked is None:
-        locked = await sessions.lock_session(tx, runner.agent_id, session_id)
+    """Lock the session for a new message; the speaking user joins a group's participants.
+    With the session, the concurrency policy that applies to it."""
+    locked = await sessions.lock_session(tx, runner.agent_id, session_id)
     session, policy = locked if locked is not None else (None, None)
     if (
         session is not None
@@ -164,13 +159,14 @@ async def post_message(
     deps = runner.deps
     handover = _Handover()
     try:
-        async with deps.db.driver_transaction() as tx:
-            accepted = await _accept(
-                tx, runner, session_id, message, access, correlation, turn_options, handover
-            )
-            if isinstance(accepted, Accepted):
-                return accepted  # a retry of a message seen before
-            session, turn, stored, interrupt_running, triggered = accepted
+        arrival = _Arrival(runner, session_id, message, access, correlation, turn_options)
+        accepted = await _admit(arrival, handover)
+        if accepted is None:
+            async with deps.db.driver_transaction() as tx:
+                accepted = await _accept(tx, arrival, handover)
+        if isinstance(accepted, Accepted):
+            return accepted  # a retry of a message seen before
+        session, turn, stored, interrupt_running, triggered = accepted
     except BaseException:
         handover.claimed = None  # rolled back: nothing was claimed
         raise
@@ -185,48 +181,61 @@ async def post_message(
     return Accepted(session_id, message.message_id, correlation, turn.id if turn else None, triggered)
 
 
-async def _accept(
-    tx: DriverTx,
-    runner: AgentRunner,
-    session_id: str,
-    message: SessionMessage,
-    access: AgentAccess,
-    correlation: str,
-    turn_options: dict[str, Any] | None,
-    handover: _Handover,
-) -> Accepted | _Stored:
+class _Arrival(NamedTuple):
+    """A message being accepted, with who sent it and what its turn is to run with."""
+
+    runner: AgentRunner
+    session_id: str
+    message: SessionMessage
+    access: AgentAccess
+    correlation: str
+    turn_options: dict[str, Any] | None
+
+
+async def _admit(arrival: _Arrival, handover: _Handover) -> _Stored | None:
+    """Into an idle session, the whole acceptance in one statement that commits on its own,
+    with the turn started for a worker reserved here (`AgentRunner.start_at_once`). None, and
+    nothing written, when that does not apply: the general way (`_accept`) takes over."""
+    runner, session_id, message, access, correlation, turn_options = arrival
+    sees = access.sees_session_id(session_id)
+    participant = None if sees else access.user_id
+    if sees is False or (sees is None and participant is None) or message.mentioned is False:
+        return None  # not seen by role (group chatter aside: `mentioned` is for groups)
+    handover.first = runner.reserve(session_id)
+    if handover.first is None:
+        return None  # a worker of the session runs here already: the session is not idle
+    claimed = await runner.start_at_once(
+        session_id,
+        message=NewEvent("user", _user_payload(message, correlation), content=message.text),
+        message_id=message.message_id,
+        request=_turn_request(message, access, correlation, turn_options),
+        counting=_counted(message.text),
+        participant=participant,
+    )
+    if claimed is None:
+        return None
+    handover.claimed = claimed
+    return _Stored(claimed.inputs.session, claimed.turn, claimed.events, False, True)
+
+
+async def _accept(tx: DriverTx, arrival: _Arrival, handover: _Handover) -> Accepted | _Stored:
     """Store the message (and queue its turn) in the caller's transaction; for a retried
     `messageId`, the earlier acceptance instead. In an idle session the turn is also started
-    here (one commit instead of two), in the statement that takes the session's lock, and the
-    message stored with its `agent_start`."""
+    here (one commit instead of two), and the message stored with its `agent_start`."""
+    runner, session_id, message, access, correlation, turn_options = arrival
     interrupt_running = False
-    request = _turn_request(message, access, correlation, turn_options)
-    locked, turn, began, receipted = None, None, None, None
-    if (first := runner.reserve(session_id)) is not None:
-        handover.first = first
-        accepting = await turns.lock_and_start(
-            tx,
-            runner.agent_id,
-            session_id,
-            message_id=message.message_id,
-            request=request,
-            counting=_counted(message.text),
-            start=runner.lease,
-            unmentioned=message.mentioned is False,
-        )
-        if accepting is not None:
-            locked, (turn, began), receipted = accepting
-    session, policy = await _writable(tx, runner, session_id, access, locked)
+    session, policy = await _writable(tx, runner, session_id, access)
     triggered = not (session.type == "group" and message.mentioned is False)
-    if message.message_id and receipted is None:
-        receipted = await receipts.insert_receipt(tx, runner.agent_id, session_id, message.message_id)
-    if message.message_id and not receipted:
+    if message.message_id and not await receipts.insert_receipt(
+        tx, runner.agent_id, session_id, message.message_id
+    ):
         seen = await receipts.find_receipt(tx, runner.agent_id, session_id, message.message_id)
         turn_id = seen.turn_id if seen else None
         return Accepted(
             session_id, message.message_id, correlation, turn_id, turn_id is not None, deduped=True
         )
-    if began is None and triggered:
+    turn, began = None, None
+    if triggered:
         busy = policy != "queue" and await turns.has_queued(tx, runner.agent_id, session_id)
         if busy and policy == "reject":
             raise Conflict("A turn is already running in this session.")
@@ -242,11 +251,11 @@ async def _accept(
             runner.agent_id,
             session_id,
             message_id=message.message_id,
-            request=request,
+            request=_turn_request(message, access, correlation, turn_options),
             counting=_counted(message.text),
             start=runner.lease if handover.first is not None and not interrupt_running else None,
         )
-    elif began is None:
+    else:
         await sessions.record_user_message(tx, runner.agent_id, session_id, _counted(message.text))
     row = NewEvent("user", _user_payload(message, correlation), content=message.text)
     if turn is not None and handover.first is not None and not interrupt_running:

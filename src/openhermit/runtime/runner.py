@@ -34,7 +34,16 @@ from openhermit.runtime.tools.base import Tool, ToolContext, ToolFailed
 from openhermit.runtime.tools.catalog import turn_tools
 from openhermit.sandbox.base import TurnScopedResolver
 from openhermit.store.engine import DriverTx, Tx
-from openhermit.store.repos import agents, events, instructions, mcp_servers, policies, sessions, turns
+from openhermit.store.repos import (
+    admission,
+    agents,
+    events,
+    instructions,
+    mcp_servers,
+    policies,
+    sessions,
+    turns,
+)
 from openhermit.store.repos import skills as skill_rows
 from openhermit.store.repos.events import StoredEvent
 from openhermit.store.repos.mcp_servers import McpServerRow
@@ -120,8 +129,13 @@ class TurnInputs(NamedTuple):
 
     revision: tuple[int, int] | None  # None: the agent no longer exists
     setup: AgentSetup | None  # None: not cached at this revision, read before the turn
-    session: SessionRecord | None
+    session: SessionRecord
     context: events.Context
+
+
+def _agent_start(request: dict[str, Any]) -> NewEvent:
+    """The row that starts a turn with this request."""
+    return NewEvent("agent_start", {"correlationId": request.get("correlationId")})
 
 
 class ClaimedTurn(NamedTuple):
@@ -263,7 +277,7 @@ class AgentRunner:
         was queued): store its `agent_start` after `leading`'s row if it is the turn's, and
         read what the turn is built from."""
         session_id = turn.session_id
-        rows = [NewEvent("agent_start", {"correlationId": turn.request.get("correlationId")})]
+        rows = [_agent_start(turn.request)]
         if leading is not None and leading[1] == turn.id:
             rows.insert(0, leading[0])
         announce = await self.deps.journal.announcement(self.agent_id, session_id)
@@ -271,6 +285,45 @@ class AgentRunner:
         stored, context = await events.append_with_context(
             tx, self.agent_id, session_id, rows, turn_id=turn.id, announce=announce, known=known
         )
+        revision = started.setup_revision
+        inputs = TurnInputs(revision, self._cached_setup(revision), started.session, context)
+        return ClaimedTurn(turn, inputs, stored)
+
+    async def start_at_once(
+        self,
+        session_id: str,
+        *,
+        message: NewEvent,
+        message_id: str | None,
+        request: dict[str, Any],
+        counting: sessions.MessageCount,
+        participant: str | None,
+    ) -> ClaimedTurn | None:
+        """Admit a message into the idle session and start its turn, in one statement that
+        commits on its own (`admission.admit`); the caller publishes the events. None, and
+        nothing written, when the session is not idle (or is missing, or does not list
+        `participant`), or `message_id` was seen before."""
+        kept = self.deps.histories.kept(self.agent_id, session_id)
+        announce = await self.deps.journal.announcement(self.agent_id, session_id)
+        async with self.deps.db.driver_connection() as conn:
+            admitted = await admission.admit(
+                conn,
+                self.agent_id,
+                session_id,
+                message_id=message_id,
+                request=request,
+                counting=counting,
+                lease=self.lease,
+                participant=participant,
+                rows=[message, _agent_start(request)],
+                announce=announce,
+                known=kept[1] if kept is not None else None,
+            )
+            if admitted is None:
+                return None
+            started, turn, stored, context = admitted
+            if kept is not None and kept[0] != started.session.created_at:  # an earlier session's
+                context = await events.context_events(conn, self.agent_id, session_id)
         revision = started.setup_revision
         inputs = TurnInputs(revision, self._cached_setup(revision), started.session, context)
         return ClaimedTurn(turn, inputs, stored)
@@ -360,8 +413,8 @@ class AgentRunner:
     async def _prepare(self, turn: TurnRow, session_id: str, inputs: TurnInputs) -> PreparedTurn:
         revision, known, session, context = inputs
         found = await self.setup_at(revision, known)
-        if found is None or session is None:
-            raise TurnSetupError("The agent or session no longer exists.")
+        if found is None:
+            raise TurnSetupError("The agent no longer exists.")
         histories = self.deps.histories
         histories.put(self.agent_id, session_id, session.created_at, context)  # its claim committed
         compaction, history = context.compaction, context.history

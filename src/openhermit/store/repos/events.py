@@ -121,9 +121,12 @@ def stored_events(
 
 
 @cache
-def insert_rows_sql(count: int, first: int, when: str | None = None, returning: str = "id, ts") -> str:
-    """An INSERT of `count` rows returning (id, ts): $1 agent, $2 session, $3 turn, and four
-    parameters per row from `$first` on (`draft_params`); only if the condition `when` holds."""
+def insert_rows_sql(
+    count: int, first: int, when: str | None = None, returning: str = "id, ts", turn: str = "$3::bigint"
+) -> str:
+    """An INSERT of `count` rows returning (id, ts): $1 agent, $2 session, the turn id `turn`
+    ($3 unless given), and four parameters per row from `$first` on (`draft_params`); only if
+    the condition `when` holds."""
     rows = [
         f"(${first + 4 * i}::text, ${first + 1 + 4 * i}::jsonb, ${first + 2 + 4 * i}::text,"
         f" ${first + 3 + 4 * i}::text)"
@@ -131,7 +134,7 @@ def insert_rows_sql(count: int, first: int, when: str | None = None, returning: 
     ]
     return (
         "INSERT INTO session_events (agent_id, session_id, event_type, payload, content, user_id, turn_id)"
-        f" SELECT $1::text, $2::text, v.event_type, v.payload, v.content, v.user_id, $3::bigint"
+        f" SELECT $1::text, $2::text, v.event_type, v.payload, v.content, v.user_id, {turn}"
         f" FROM (VALUES {', '.join(rows)}) AS v(event_type, payload, content, user_id)"
         f"{f' WHERE {when}' if when else ''} RETURNING {returning}"
     )
@@ -266,11 +269,7 @@ async def append_with_context(
     of a session's context rows holds the session's lock (messages) or runs its turn (answers,
     tool results, compactions), and the caller holds the lock with no turn running.
     """
-    params = [agent_id, session_id, turn_id, *draft_params(drafts)]
-    if announce is not None:
-        params += [CHANNEL, to_json(announce)]
-    if known is not None:
-        params.append(known.last_id)
+    params = [agent_id, session_id, turn_id, *draft_params(drafts), *notice_and_since(announce, known)]
     sql = _append_with_context_sql(len(drafts), announce is not None, known is not None)
     rows = await (await driver(tx)).fetch(sql, *params)
     assigned = [(r["id"], r["ts"]) for r in rows if r["fresh"]]
@@ -281,43 +280,54 @@ async def append_with_context(
     return stored, (known or Context(None, [])).extended([*earlier, *stored])
 
 
-_EVENT_COLUMNS = ", ".join(c.name for c in COLUMNS)
+EVENT_COLUMNS = ", ".join(c.name for c in COLUMNS)
 _CONTEXT_TYPES = ", ".join(f"'{t}'" for t in CONTEXT_TYPES)
 _CONTEXT_ROWS = f"""
 compaction AS (
-  SELECT {_EVENT_COLUMNS} FROM session_events
+  SELECT {EVENT_COLUMNS} FROM session_events
   WHERE agent_id = $1 AND session_id = $2 AND event_type = 'context_compaction'
   ORDER BY id DESC LIMIT 1
 ), context AS (
   SELECT * FROM compaction
   UNION ALL
-  SELECT {_EVENT_COLUMNS} FROM session_events
+  SELECT {EVENT_COLUMNS} FROM session_events
   WHERE agent_id = $1 AND session_id = $2 AND event_type IN ({_CONTEXT_TYPES})
     AND id >= coalesce((SELECT coalesce((payload ->> 'upToEventId')::bigint, id) FROM compaction), 0)
 )"""
 _CONTEXT = f"WITH {_CONTEXT_ROWS} SELECT * FROM context ORDER BY id"
 
 
+def notice_and_since(announce: dict[str, Any] | None, known: Context | None) -> list[Any]:
+    """The parameters that follow the rows' in a statement that stores rows and reads the
+    context after them: the notice's channel and message (`announcing_cte`), if any, then the
+    known context's last id (`context_read_sql`), if any."""
+    params: list[Any] = [CHANNEL, to_json(announce)] if announce is not None else []
+    return [*params, known.last_id] if known is not None else params
+
+
+def context_read_sql(since: int | None) -> tuple[str, str]:
+    """Reading a session's context ($1 agent, $2 session) inside a larger statement: the CTEs it
+    needs (empty, or starting with a comma) and a SELECT of `EVENT_COLUMNS`. With `since`, the
+    number of the parameter holding a known context's last id: only the rows after it that
+    change a context (`Context.extended` applies them)."""
+    if since is None:
+        return f", {_CONTEXT_ROWS[1:]}", "SELECT * FROM context"
+    return "", (
+        f"SELECT {EVENT_COLUMNS} FROM session_events"
+        f" WHERE agent_id = $1 AND session_id = $2 AND id > ${since}::bigint"
+        f" AND event_type IN ({_CONTEXT_TYPES}, 'context_compaction')"
+    )
+
+
 @cache
 def _append_with_context_sql(count: int, announce: bool, since: bool) -> str:
-    inserted = insert_rows_sql(count, 4, returning=_EVENT_COLUMNS)
+    inserted = insert_rows_sql(count, 4, returning=EVENT_COLUMNS)
     sent = f", {announcing_cte('inserted', 4 + 4 * count, 5 + 4 * count)}" if announce else ""
-    if since:  # the rows after a known context: its last id is the last parameter
-        after = 4 + 4 * count + (2 if announce else 0)
-        read = (
-            f"SELECT false AS fresh, {_EVENT_COLUMNS} FROM session_events"
-            f" WHERE agent_id = $1 AND session_id = $2 AND id > ${after}::bigint"
-            f" AND event_type IN ({_CONTEXT_TYPES}, 'context_compaction')"
-        )
-        return (
-            f"WITH inserted AS ({inserted}){sent} {read}"
-            f" UNION ALL SELECT true, inserted.* FROM inserted{', sent' if announce else ''} ORDER BY id"
-        )
+    ctes, read = context_read_sql(4 + 4 * count + (2 if announce else 0) if since else None)
     return (
-        f"WITH inserted AS ({inserted}){sent}, {_CONTEXT_ROWS[1:]}"
-        f" SELECT false AS fresh, * FROM context"
-        f" UNION ALL SELECT true, inserted.* FROM inserted{', sent' if announce else ''}"
-        " ORDER BY id"
+        f"WITH inserted AS ({inserted}){sent}{ctes}"
+        f" SELECT false AS fresh, * FROM ({read}) AS earlier"
+        f" UNION ALL SELECT true, inserted.* FROM inserted{', sent' if announce else ''} ORDER BY id"
     )
 
 
@@ -336,8 +346,13 @@ WHERE agent_id = $1 AND session_id = $2 AND event_type IN ('user', 'assistant', 
 their columns named `event_` + column name (`prefixed_event`)."""
 
 
+def prefixed_columns(source: str) -> str:
+    """The event columns of `source` (rows of `EVENT_COLUMNS`), named as `prefixed_event` reads them."""
+    return ", ".join(f"{source}.{c.name} AS {name}" for c, name in zip(COLUMNS, _PREFIXED, strict=True))
+
+
 def prefixed_event(row: asyncpg.Record) -> StoredEvent:
-    """A row of `SINCE_INTROSPECTION`."""
+    """A row of `SINCE_INTROSPECTION`, or of `prefixed_columns`."""
     return StoredEvent(*(row[name] for name in _PREFIXED))
 
 

@@ -101,6 +101,11 @@ class Started(NamedTuple):
     setup_revision: tuple[int, int] | None  # the agent's setup revision (`agents.setup_revision`)
 
 
+def session_columns(source: str, prefix: str) -> str:
+    """The session columns of `source`, named `prefix` + column name (`started`)."""
+    return ", ".join(f"{source}.{c.name} AS {prefix}{c.name}" for c in Session.__table__.columns)
+
+
 def started(row: asyncpg.Record, prefix: str = "") -> Started:
     """What `START_RUNNING` returned (its session columns named `prefix` + column name)."""
     session = _record(as_entity(Session, row, prefix))

@@ -21,7 +21,7 @@ from openhermit.store.repos import events, sessions
 from openhermit.store.repos.agents import SETUP_REVISION_COLUMNS
 from openhermit.store.repos.events import EventDraft, StoredEvent
 from openhermit.store.repos.sessions import Started, TurnTally
-from openhermit.store.tables.sessions import Session, Turn
+from openhermit.store.tables.sessions import Turn
 
 TERMINAL = ("completed", "error", "interrupted", "cancelled")
 
@@ -41,6 +41,16 @@ class TurnRow:
     result: dict[str, Any] | None
     created_at: datetime
     interrupt_requested: bool = False
+
+
+def turn_columns(source: str) -> str:
+    """The turn columns of `source`, named `turn_` + column name (`prefixed_turn`)."""
+    return ", ".join(f"{source}.{c.name} AS turn_{c.name}" for c in Turn.__table__.columns)
+
+
+def prefixed_turn(row: asyncpg.Record) -> TurnRow | None:
+    """The turn of a row with `turn_columns`, None when they are null (no turn)."""
+    return _row(as_entity(Turn, row, "turn_")) if row["turn_id"] is not None else None
 
 
 def _row(turn: Turn) -> TurnRow:
@@ -91,7 +101,7 @@ async def queue_turn(
     row = await (await driver(tx)).fetchrow(_QUEUE, *params)
     if row is None:  # no such session
         return Queued(None, None)
-    turn = _row(as_entity(Turn, row, "turn_")) if row["turn_id"] is not None else None
+    turn = prefixed_turn(row)
     began = turn is not None and turn.status == "running"
     return Queued(turn, sessions.started(row) if began else None)
 
@@ -117,80 +127,8 @@ WITH first AS (
   WHERE agent_id = $1 AND session_id = $2
   RETURNING sessions.*, revision.agent_revision, revision.fleet_revision
 )
-SELECT counted.*, {", ".join(f"turn.{c.name} AS turn_{c.name}" for c in Turn.__table__.columns)}
+SELECT counted.*, {turn_columns("turn")}
 FROM counted LEFT JOIN turn ON true
-"""
-
-
-class Accepting(NamedTuple):
-    locked: sessions.Locked  # the session as locked, before this message
-    queued: Queued  # the turn, started at once; empty when only the lock was taken
-    receipted: bool | None  # the `message_id` recorded now (False: a retry; None: none given)
-
-
-async def lock_and_start(
-    tx: Tx | DriverTx,
-    agent_id: str,
-    session_id: str,
-    *,
-    message_id: str | None,
-    request: dict[str, Any],
-    counting: sessions.MessageCount,
-    start: Lease,
-    unmentioned: bool,
-) -> Accepting | None:
-    """Lock the session (`sessions.lock_session`), record the message's `message_id` if it has
-    one (`receipts.insert_receipt`) and, in the same statement, when the session's queue is
-    empty, queue the message's turn already running under `start` and count the message
-    (`queue_turn`). None when there is no such session.
-
-    Only the lock is taken (and the receipt recorded), and the caller goes on as after
-    `lock_session`, when a turn of the session waits or runs, when the message is a retry or
-    group chatter (`unmentioned` in a group), or when the session row changed between the
-    statement's start and its lock. Every writer that queues, starts or ends a turn changes
-    that row while holding its lock, so an unchanged row means the statement's reads of the
-    queue are as current as the lock."""
-    params = [agent_id, session_id, to_json(request), *counting, unmentioned, *start, message_id]
-    row = await (await driver(tx)).fetchrow(_LOCK_AND_START, *params)
-    if row is None:
-        return None
-    receipted = None if message_id is None else bool(row["receipted"])
-    if row["turn_id"] is None:
-        return Accepting(sessions.locked(row), Queued(None, None), receipted)
-    turn = _row(as_entity(Turn, row, "turn_"))
-    return Accepting(sessions.locked(row), Queued(turn, sessions.started(row, "started_")), receipted)
-
-
-_LOCK_AND_START = f"""
-WITH locked AS ({sessions.LOCK}),
-receipt AS (
-  INSERT INTO message_receipts (agent_id, session_id, message_id)
-  SELECT $1, $2, $9 FROM locked WHERE $9::text IS NOT NULL
-  ON CONFLICT DO NOTHING RETURNING 1
-), first AS (
-  SELECT NOT (locked.type = 'group' AND $6::bool)
-    AND ($9::text IS NULL OR EXISTS (SELECT 1 FROM receipt))
-    AND locked.row_version = (SELECT xmin FROM sessions WHERE agent_id = $1 AND session_id = $2)
-    AND NOT EXISTS (
-      SELECT 1 FROM turns WHERE agent_id = $1 AND session_id = $2 AND status IN ('queued', 'running')
-    ) AS start
-  FROM locked
-), turn AS (
-  INSERT INTO turns (agent_id, session_id, message_id, request, status, lease_owner, started_at,
-    lease_expires_at)
-  SELECT $1, $2, $9, $3, 'running', $7, now(), now() + make_interval(secs => $8) FROM first WHERE start
-  ON CONFLICT (agent_id, session_id, message_id) WHERE message_id IS NOT NULL DO NOTHING
-  RETURNING *
-), counted AS (
-  UPDATE sessions SET {sessions.count_message_set(4)}, status = 'running'
-  FROM (SELECT {SETUP_REVISION_COLUMNS}) AS revision (agent_revision, fleet_revision)
-  WHERE agent_id = $1 AND session_id = $2 AND EXISTS (SELECT 1 FROM turn)
-  RETURNING sessions.*, revision.agent_revision, revision.fleet_revision
-)
-SELECT locked.*, EXISTS (SELECT 1 FROM receipt) AS receipted, counted.agent_revision, counted.fleet_revision,
-  {", ".join(f"counted.{c.name} AS started_{c.name}" for c in Session.__table__.columns)},
-  {", ".join(f"turn.{c.name} AS turn_{c.name}" for c in Turn.__table__.columns)}
-FROM locked LEFT JOIN counted ON true LEFT JOIN turn ON true
 """
 
 
@@ -217,8 +155,7 @@ async def claim_next(
         raise SessionBusy(f"{agent_id}/{session_id}") from None  # running here or on another gateway
     if row is None:
         return None
-    turn = _row(as_entity(Turn, row, "turn_")) if row["turn_id"] is not None else None
-    return Claim(sessions.started(row), turn)
+    return Claim(sessions.started(row), prefixed_turn(row))
 
 
 # The turn is locked only once joined with the session row `started` updated, so the session's
@@ -241,7 +178,7 @@ claimed AS (
   )
   RETURNING *
 )
-SELECT started.*, {", ".join(f"claimed.{c.name} AS turn_{c.name}" for c in Turn.__table__.columns)}
+SELECT started.*, {turn_columns("claimed")}
 FROM started LEFT JOIN claimed ON true
 """
 

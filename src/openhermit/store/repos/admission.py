@@ -1,0 +1,121 @@
+"""Admitting a message into an idle session in one statement that commits on its own.
+
+The statement locks the session, and only if nothing of it is queued or running does it queue
+the message's turn already running, count the message, store it with the turn's
+`agent_start`, record its `messageId` receipt and read the session's context. Otherwise it
+writes nothing, and the caller accepts the message the general way (`runtime/messages.py`).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any, NamedTuple
+
+from openhermit.store.driver import driver, to_json
+from openhermit.store.engine import DriverTx
+from openhermit.store.repos import events, sessions, turns
+from openhermit.store.repos.agents import SETUP_REVISION_COLUMNS
+from openhermit.store.repos.events import Context, EventDraft, StoredEvent
+from openhermit.store.repos.sessions import Started
+from openhermit.store.repos.turns import Lease, TurnRow
+
+
+class Admitted(NamedTuple):
+    started: Started  # the session, now running with the message counted, and the setup revision
+    turn: TurnRow  # running under the lease
+    stored: list[StoredEvent]  # the rows as stored, in order
+    context: Context  # the session's context with them
+
+
+async def admit(
+    conn: DriverTx,
+    agent_id: str,
+    session_id: str,
+    *,
+    message_id: str | None,
+    request: dict[str, Any],
+    counting: sessions.MessageCount,
+    lease: Lease,
+    participant: str | None,
+    rows: list[EventDraft],
+    announce: dict[str, Any] | None,
+    known: Context | None,
+) -> Admitted | None:
+    """Admit a message into the idle session; None, and nothing written, when it is not idle,
+    does not exist, or does not list `participant` (if given) among its participants, or when
+    `message_id` was seen before. `rows` (the message's row, then `agent_start`) are stored
+    with the turn's id; the receipt names the first. `announce`: the notice for other
+    processes (`events.append_events`). `known`: the session's context as kept, of which only
+    the later rows are read.
+
+    The queue is read by the statement's snapshot, taken before the lock. The turn starts
+    only if the session row the lock found is the version that snapshot saw: every writer that
+    queues, starts or ends a turn, or records a receipt, changes that row while holding its
+    lock, so an unchanged row means nothing the statement read has changed since."""
+    params: list[Any] = [agent_id, session_id, to_json(request), *counting, *lease]
+    params += [message_id, participant, *events.draft_params(rows), *events.notice_and_since(announce, known)]
+    sql = _admit_sql(len(rows), announce is not None, known is not None)
+    found = await (await driver(conn)).fetch(sql, *params)
+    turn = turns.prefixed_turn(found[0]) if found else None
+    if turn is None:
+        return None
+    assigned = [(r["event_id"], r["event_ts"]) for r in found if r["fresh"]]
+    stored = events.stored_events(agent_id, session_id, turn.id, rows, assigned)
+    earlier = [events.prefixed_event(r) for r in found if r["fresh"] is False]
+    context = (known or Context(None, [])).extended([*earlier, *stored])
+    return Admitted(sessions.started(found[0], "started_"), turn, stored, context)
+
+
+_FIRST_ROW = 10  # the rows' parameters from $10 on; before them:
+# $1 agent, $2 session, $3 request, $4 $5 the message count, $6 $7 the lease, $8 message id,
+# $9 participant
+
+
+@cache
+def _admit_sql(count: int, announce: bool, since: bool) -> str:
+    after_rows = _FIRST_ROW + 4 * count
+    sent = f", {events.announcing_cte('inserted', after_rows, after_rows + 1)}" if announce else ""
+    ctes, read = events.context_read_sql(after_rows + (2 if announce else 0) if since else None)
+    inserted = events.insert_rows_sql(
+        count,
+        _FIRST_ROW,
+        "EXISTS (SELECT 1 FROM turn)",
+        returning=events.EVENT_COLUMNS,
+        turn="(SELECT id FROM turn)",
+    )
+    return f"""
+WITH locked AS ({sessions.LOCK}),
+idle AS (
+  SELECT locked.row_version = (SELECT xmin FROM sessions WHERE agent_id = $1 AND session_id = $2)
+    AND ($9::text IS NULL OR locked.user_ids ? $9::text)
+    AND NOT EXISTS (
+      SELECT 1 FROM turns WHERE agent_id = $1 AND session_id = $2 AND status IN ('queued', 'running')
+    )
+    AND ($8::text IS NULL OR NOT EXISTS (
+      SELECT 1 FROM message_receipts WHERE agent_id = $1 AND session_id = $2 AND message_id = $8::text
+    )) AS start
+  FROM locked
+), turn AS (
+  INSERT INTO turns (agent_id, session_id, message_id, request, status, lease_owner, started_at,
+    lease_expires_at)
+  SELECT $1, $2, $8, $3, 'running', $6, now(), now() + make_interval(secs => $7) FROM idle WHERE start
+  ON CONFLICT (agent_id, session_id, message_id) WHERE message_id IS NOT NULL DO NOTHING
+  RETURNING *
+), counted AS (
+  UPDATE sessions SET {sessions.count_message_set(4)}, status = 'running'
+  FROM (SELECT {SETUP_REVISION_COLUMNS}) AS revision (agent_revision, fleet_revision)
+  WHERE agent_id = $1 AND session_id = $2 AND EXISTS (SELECT 1 FROM turn)
+  RETURNING sessions.*, revision.agent_revision, revision.fleet_revision
+), inserted AS ({inserted}), receipt AS (
+  INSERT INTO message_receipts (agent_id, session_id, message_id, event_id, turn_id)
+  SELECT $1, $2, $8, min(inserted.id), (SELECT id FROM turn) FROM inserted
+  WHERE $8::text IS NOT NULL HAVING count(*) > 0
+){sent}{ctes}, admitted AS (
+  SELECT false AS fresh, earlier.* FROM ({read}) AS earlier WHERE EXISTS (SELECT 1 FROM turn)
+  UNION ALL SELECT true, inserted.* FROM inserted{", sent" if announce else ""}
+)
+SELECT counted.agent_revision, counted.fleet_revision, {sessions.session_columns("counted", "started_")},
+  {turns.turn_columns("turn")}, admitted.fresh, {events.prefixed_columns("admitted")}
+FROM locked LEFT JOIN counted ON true LEFT JOIN turn ON true LEFT JOIN admitted ON true
+ORDER BY admitted.id
+"""
