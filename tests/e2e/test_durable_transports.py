@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 import websockets
+from sqlalchemy import text
 
 from openhermit.store.engine import Database
 from openhermit.testing.fake_model import FakeModelServer, Reply
@@ -187,6 +188,67 @@ async def test_websocket_on_b_sees_a_turn_run_on_a(
     assert text_a == text_b == "Hello from gateway A, streamed to B."
     ids = [f["eventId"] for f in on_b if "eventId" in f["event"]]
     assert ids == sorted(ids)
+
+
+async def test_two_gateways_taking_messages_for_one_session_run_its_turns_one_at_a_time(
+    tmp_path: Path, db_url: str, db: Database, fake_model: FakeModelServer, gateways: list[GatewayProcess]
+) -> None:
+    """A message posted through gateway B while the session's turn runs on A waits for it; then
+    messages posted at once through both (half with a `messageId`): each is answered once, in
+    the order they were stored, and no turn starts before the one before it ended, whichever
+    gateway accepted its message."""
+    a = _start(tmp_path, db_url, "a", gateways)
+    b = _start(tmp_path, db_url, "b", gateways)
+    url = "/api/agents/main/sessions/s/messages"
+
+    async def running() -> int:
+        async with db.transaction() as tx:
+            found = await tx.execute(text("SELECT count(*) FROM turns WHERE status = 'running'"))
+            return int(found.scalar_one())
+
+    async with (
+        httpx.AsyncClient(base_url=a.url, headers=H, timeout=30) as http_a,
+        httpx.AsyncClient(base_url=b.url, headers=H, timeout=30) as http_b,
+    ):
+        await _setup(http_a, db, fake_model)
+        fake_model.default = lambda r: Reply(
+            text="answer to " + r.body["messages"][-1]["content"], delay=0.02
+        )
+        held = threading.Event()
+        fake_model.script(Reply(text="answer to m-held", hold=held))
+        try:
+            assert (await http_a.post(url, json={"text": "m-held"})).status_code == 200
+            await eventually(running, lambda count: count == 1, what="the first turn running on A")
+            behind = await http_b.post(url, json={"text": "m-behind", "messageId": "id-behind"})
+            assert behind.status_code == 200, behind.text
+            assert await running() == 1
+        finally:
+            held.set()
+        posts = []
+        for i, http in enumerate([http_a, http_b] * 10):  # some at once, some while a turn runs
+            body = {"text": f"m{i}", **({"messageId": f"id-{i}"} if i % 2 else {})}
+            posts.append(asyncio.create_task(http.post(url, json=body)))
+            await asyncio.sleep(0.004 * (i % 3))
+        assert {r.status_code for r in await asyncio.gather(*posts)} == {200}
+
+        async def ends() -> list[str]:
+            async with db.transaction() as tx:
+                rows = await tx.execute(
+                    text(
+                        "SELECT event_type FROM session_events WHERE agent_id = 'main' AND session_id = 's'"
+                        " AND event_type IN ('agent_start', 'agent_end') ORDER BY id"
+                    )
+                )
+                return [r[0] for r in rows]
+
+        marks = await eventually(ends, lambda found: found.count("agent_end") == 22, what="22 turns ended")
+        history = await _history(http_a)
+    assert marks == ["agent_start", "agent_end"] * 22
+    users = [h["content"] for h in history if h["role"] == "user"]
+    answers = [h["content"] for h in history if h["role"] == "assistant"]
+    assert users[:2] == ["m-held", "m-behind"]
+    assert sorted(users[2:]) == sorted(f"m{i}" for i in range(20))
+    assert answers == [f"answer to {u}" for u in users]
 
 
 async def test_kill_nine_mid_turn_leaves_no_session_running(
