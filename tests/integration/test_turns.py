@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
@@ -12,7 +13,7 @@ from sqlalchemy import text
 from openhermit.gateway.platform import Platform
 from openhermit.store.engine import Database
 from openhermit.store.repos import admission, memories, receipts, sessions, turns
-from openhermit.store.repos.events import EventDraft
+from openhermit.store.repos.events import Context, EventDraft
 from openhermit.testing.fake_model import FakeModelServer, Reply
 from tests.polling import eventually
 from tests.runtime_helpers import create_agent, open_session, parse_sse, point_at_fake
@@ -481,7 +482,10 @@ async def test_admitting_into_an_idle_session_is_one_statement_that_never_jumps_
     lease = turns.Lease("this-gateway", 60)
 
     async def admit(
-        session_id: str, message_id: str | None = None, participant: str | None = None
+        session_id: str,
+        message_id: str | None = None,
+        participant: str | None = None,
+        kept: tuple[datetime, Context] | None = None,
     ) -> admission.Admitted | None:
         async with db.driver_connection() as conn:
             return await admission.admit(
@@ -495,7 +499,7 @@ async def test_admitting_into_an_idle_session_is_one_statement_that_never_jumps_
                 participant=participant,
                 rows=[EventDraft("user", {"text": "hi"}, "hi"), EventDraft("agent_start", {})],
                 announce=None,
-                known=None,
+                kept=kept,
             )
 
     async def waiting_for_a_lock() -> int:
@@ -526,11 +530,36 @@ async def test_admitting_into_an_idle_session_is_one_statement_that_never_jumps_
     assert await admit("s3", "m-1") is None  # a retry
     assert await admit("s4", participant="a-stranger") is None
 
+    # A kept context is applied only to the session it was read from: one of an earlier
+    # session of the same id is ignored, and the context read whole.
+    await open_session(client, H, agent, "s5")
+    await open_session(client, H, agent, "s6")
+    for session_id in ("s5", "s6"):
+        stored = await client.post(
+            url(agent, session_id), params={"append": "true"}, json={"text": "before"}, headers=H
+        )
+        assert stored.status_code == 200
+    async with db.transaction() as tx:
+        s5_record = await sessions.get_record(tx, agent, "s5")
+    assert s5_record is not None
+    beyond = Context(None, [], last_id=10**12)  # as if every row so far were in it already
+    current = await admit("s5", kept=(s5_record.created_at, beyond))
+    earlier = await admit("s6", kept=(s5_record.created_at - timedelta(days=1), beyond))
+    assert current is not None
+    assert earlier is not None
+    assert [r.content for r in current.context.history] == ["hi"]
+    assert [r.content for r in earlier.context.history] == ["before", "hi"]
+
     async with db.transaction() as tx:
         queue = await tx.execute(
             text("SELECT session_id, status FROM turns WHERE agent_id = :a ORDER BY id"), {"a": agent}
         )
-        assert [tuple(r) for r in queue] == [("s1", "queued"), ("s2", "running")]
+        assert [tuple(r) for r in queue] == [
+            ("s1", "queued"),
+            ("s2", "running"),
+            ("s5", "running"),
+            ("s6", "running"),
+        ]
         receipt = await receipts.find_receipt(tx, agent, "s2", "m-1")
         s1 = await sessions.get_record(tx, agent, "s1")
         s4 = await sessions.get_record(tx, agent, "s4")

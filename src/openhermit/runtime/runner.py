@@ -317,13 +317,11 @@ class AgentRunner:
                 participant=participant,
                 rows=[message, _agent_start(request)],
                 announce=announce,
-                known=kept[1] if kept is not None else None,
+                kept=kept,
             )
-            if admitted is None:
-                return None
-            started, turn, stored, context = admitted
-            if kept is not None and kept[0] != started.session.created_at:  # an earlier session's
-                context = await events.context_events(conn, self.agent_id, session_id)
+        if admitted is None:
+            return None
+        started, turn, stored, context = admitted
         revision = started.setup_revision
         inputs = TurnInputs(revision, self._cached_setup(revision), started.session, context)
         return ClaimedTurn(turn, inputs, stored)
@@ -744,10 +742,12 @@ class AgentRunner:
         """A proactive message from the agent into another of its sessions."""
         payload = {"text": text, "final": False, "metadata": {"source": "session_send"}}
         async with self.deps.db.driver_transaction() as tx:
+            # The session's row first, as every writer of its context rows holds it: no turn can
+            # be admitted or claimed between this row's id and its commit (`runtime/histories.py`).
+            await sessions.touch_session(tx, self.agent_id, session_id)
             stored = await self.deps.journal.write(
                 tx, self.agent_id, session_id, [NewEvent("assistant", payload, content=text)], None
             )
-            await sessions.touch_session(tx, self.agent_id, session_id)
         self.deps.journal.publish(stored)
         return stored[0].id
 

@@ -8,6 +8,7 @@ writes nothing, and the caller accepts the message the general way (`runtime/mes
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import cache
 from typing import Any, NamedTuple
 
@@ -39,22 +40,27 @@ async def admit(
     participant: str | None,
     rows: list[EventDraft],
     announce: dict[str, Any] | None,
-    known: Context | None,
+    kept: tuple[datetime, Context] | None,
 ) -> Admitted | None:
     """Admit a message into the idle session; None, and nothing written, when it is not idle,
     does not exist, or does not list `participant` (if given) among its participants, or when
     `message_id` was seen before. `rows` (the message's row, then `agent_start`) are stored
     with the turn's id; the receipt names the first. `announce`: the notice for other
-    processes (`events.append_events`). `known`: the session's context as kept, of which only
-    the later rows are read.
+    processes (`events.append_events`). `kept`: the session's context as kept, with the
+    creation time of the session it was read from; when that is this session's, only the
+    later rows are read, else every row, and the context is built afresh.
 
     The queue is read by the statement's snapshot, taken before the lock. The turn starts
     only if the session row the lock found is the version that snapshot saw: every writer that
-    queues, starts or ends a turn, or records a receipt, changes that row while holding its
-    lock, so an unchanged row means nothing the statement read has changed since."""
+    queues or starts a turn, ends a running one, records a receipt or stores a context row
+    outside a turn changes that row while holding its lock, so an unchanged row means nothing
+    the statement read has changed since. (Cancelling a queued turn does not, and can only make the
+    statement see a turn that is no longer queued: it then writes nothing.)"""
     params: list[Any] = [agent_id, session_id, to_json(request), *counting, *lease]
-    params += [message_id, participant, *events.draft_params(rows), *events.notice_and_since(announce, known)]
-    sql = _admit_sql(len(rows), announce is not None, known is not None)
+    params += [message_id, participant, *events.draft_params(rows), *events.notice_params(announce)]
+    if kept is not None:
+        params += [kept[0], kept[1].last_id]
+    sql = _admit_sql(len(rows), announce is not None, kept is not None)
     found = await (await driver(conn)).fetch(sql, *params)
     turn = turns.prefixed_turn(found[0]) if found else None
     if turn is None:
@@ -62,8 +68,10 @@ async def admit(
     assigned = [(r["event_id"], r["event_ts"]) for r in found if r["fresh"]]
     stored = events.stored_events(agent_id, session_id, turn.id, rows, assigned)
     earlier = [events.prefixed_event(r) for r in found if r["fresh"] is False]
+    started = sessions.started(found[0], "started_")
+    known = kept[1] if kept is not None and kept[0] == started.session.created_at else None
     context = (known or Context(None, [])).extended([*earlier, *stored])
-    return Admitted(sessions.started(found[0], "started_"), turn, stored, context)
+    return Admitted(started, turn, stored, context)
 
 
 _FIRST_ROW = 10  # the rows' parameters from $10 on; before them:
@@ -75,7 +83,9 @@ _FIRST_ROW = 10  # the rows' parameters from $10 on; before them:
 def _admit_sql(count: int, announce: bool, since: bool) -> str:
     after_rows = _FIRST_ROW + 4 * count
     sent = f", {events.announcing_cte('inserted', after_rows, after_rows + 1)}" if announce else ""
-    ctes, read = events.context_read_sql(after_rows + (2 if announce else 0) if since else None)
+    kept = after_rows + (2 if announce else 0)  # the kept context's creation time and last id
+    after = f"CASE WHEN locked.created_at = ${kept}::timestamptz THEN ${kept + 1}::bigint ELSE 0 END"
+    ctes, read = events.context_read_sql(f"(SELECT {after} FROM locked)" if since else None)
     inserted = events.insert_rows_sql(
         count,
         _FIRST_ROW,

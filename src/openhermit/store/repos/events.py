@@ -269,7 +269,9 @@ async def append_with_context(
     of a session's context rows holds the session's lock (messages) or runs its turn (answers,
     tool results, compactions), and the caller holds the lock with no turn running.
     """
-    params = [agent_id, session_id, turn_id, *draft_params(drafts), *notice_and_since(announce, known)]
+    params = [agent_id, session_id, turn_id, *draft_params(drafts), *notice_params(announce)]
+    if known is not None:
+        params.append(known.last_id)
     sql = _append_with_context_sql(len(drafts), announce is not None, known is not None)
     rows = await (await driver(tx)).fetch(sql, *params)
     assigned = [(r["id"], r["ts"]) for r in rows if r["fresh"]]
@@ -297,24 +299,22 @@ compaction AS (
 _CONTEXT = f"WITH {_CONTEXT_ROWS} SELECT * FROM context ORDER BY id"
 
 
-def notice_and_since(announce: dict[str, Any] | None, known: Context | None) -> list[Any]:
-    """The parameters that follow the rows' in a statement that stores rows and reads the
-    context after them: the notice's channel and message (`announcing_cte`), if any, then the
-    known context's last id (`context_read_sql`), if any."""
-    params: list[Any] = [CHANNEL, to_json(announce)] if announce is not None else []
-    return [*params, known.last_id] if known is not None else params
+def notice_params(announce: dict[str, Any] | None) -> list[Any]:
+    """The notice's parameters (`announcing_cte`): its channel and message, none without one."""
+    return [CHANNEL, to_json(announce)] if announce is not None else []
 
 
-def context_read_sql(since: int | None) -> tuple[str, str]:
+def context_read_sql(after: str | None) -> tuple[str, str]:
     """Reading a session's context ($1 agent, $2 session) inside a larger statement: the CTEs it
-    needs (empty, or starting with a comma) and a SELECT of `EVENT_COLUMNS`. With `since`, the
-    number of the parameter holding a known context's last id: only the rows after it that
-    change a context (`Context.extended` applies them)."""
-    if since is None:
+    needs (empty, or starting with a comma) and a SELECT of `EVENT_COLUMNS`. With `after`, an
+    SQL expression for a known context's last id: only the rows after it that change a context
+    (`Context.extended` applies them; after 0, every such row, from which `extended` builds the
+    whole context)."""
+    if after is None:
         return f", {_CONTEXT_ROWS[1:]}", "SELECT * FROM context"
     return "", (
         f"SELECT {EVENT_COLUMNS} FROM session_events"
-        f" WHERE agent_id = $1 AND session_id = $2 AND id > ${since}::bigint"
+        f" WHERE agent_id = $1 AND session_id = $2 AND id > {after}"
         f" AND event_type IN ({_CONTEXT_TYPES}, 'context_compaction')"
     )
 
@@ -323,7 +323,7 @@ def context_read_sql(since: int | None) -> tuple[str, str]:
 def _append_with_context_sql(count: int, announce: bool, since: bool) -> str:
     inserted = insert_rows_sql(count, 4, returning=EVENT_COLUMNS)
     sent = f", {announcing_cte('inserted', 4 + 4 * count, 5 + 4 * count)}" if announce else ""
-    ctes, read = context_read_sql(4 + 4 * count + (2 if announce else 0) if since else None)
+    ctes, read = context_read_sql(f"${4 + 4 * count + (2 if announce else 0)}::bigint" if since else None)
     return (
         f"WITH inserted AS ({inserted}){sent}{ctes}"
         f" SELECT false AS fresh, * FROM ({read}) AS earlier"
