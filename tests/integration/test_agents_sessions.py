@@ -319,9 +319,7 @@ async def test_a_turn_left_without_a_worker_in_this_process_is_ended_once_its_le
         await turns.queue_turn(
             tx, "orphan", "s", message_id=None, request={"correlationId": "c-1"}, counting=COUNT
         )
-        claim = await turns.claim_next(
-            tx, "orphan", "s", owner=platform.runtime.instance_id, lease_seconds=60
-        )
+        claim = await turns.claim_next(tx, "orphan", "s", lease=turns.Lease(platform.runtime.instance_id, 60))
     assert claim is not None
     claimed = claim.turn
     assert claimed is not None
@@ -350,7 +348,7 @@ async def test_leases_of_held_turns_are_renewed_together_until_released(
         await open_session(client, H, "leased", session_id)
         async with db.transaction() as tx:
             await turns.queue_turn(tx, "leased", session_id, message_id=None, request={}, counting=COUNT)
-            claim = await turns.claim_next(tx, "leased", session_id, owner="me", lease_seconds=0.6)
+            claim = await turns.claim_next(tx, "leased", session_id, lease=turns.Lease("me", 0.6))
         assert claim is not None
         assert claim.turn is not None
         claimed.append(claim.turn.id)

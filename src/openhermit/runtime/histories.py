@@ -65,8 +65,8 @@ class Histories:
     def get(self, agent_id: str, session_id: str, created_at: datetime) -> Context | None:
         """The session's context as last read, if kept (and the session is the one it was read
         from, not a later one of the same id)."""
-        entry = self._entries.get((agent_id, session_id))
-        return entry.context if entry is not None and entry.created_at == created_at else None
+        kept = self.kept(agent_id, session_id)
+        return kept[1] if kept is not None and kept[0] == created_at else None
 
     def kept(self, agent_id: str, session_id: str) -> tuple[datetime, Context] | None:
         """The session's context as last read, if kept, with the creation time of the session it

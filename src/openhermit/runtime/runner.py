@@ -254,9 +254,7 @@ class AgentRunner:
         stored just before `agent_start`, in the same statement (the message that queued it).
         The caller publishes the events once the transaction has committed.
         """
-        claim = await turns.claim_next(  # takes the session lock
-            tx, self.agent_id, session_id, owner=self.deps.instance_id, lease_seconds=self.lease.seconds
-        )
+        claim = await turns.claim_next(tx, self.agent_id, session_id, lease=self.lease)  # takes the lock
         if claim is None or claim.turn is None:
             return None
         return await self.begin_in(tx, claim.started, claim.turn, leading)

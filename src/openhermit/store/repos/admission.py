@@ -15,7 +15,6 @@ from typing import Any, NamedTuple
 from openhermit.store.driver import driver, to_json
 from openhermit.store.engine import DriverTx
 from openhermit.store.repos import events, sessions, turns
-from openhermit.store.repos.agents import SETUP_REVISION_COLUMNS
 from openhermit.store.repos.events import Context, EventDraft, StoredEvent
 from openhermit.store.repos.sessions import Started
 from openhermit.store.repos.turns import Lease, TurnRow
@@ -56,8 +55,8 @@ async def admit(
     outside a turn changes that row while holding its lock, so an unchanged row means nothing
     the statement read has changed since. (Cancelling a queued turn does not, and can only make the
     statement see a turn that is no longer queued: it then writes nothing.)"""
-    params: list[Any] = [agent_id, session_id, to_json(request), *counting, *lease]
-    params += [message_id, participant, *events.draft_params(rows), *events.notice_params(announce)]
+    params: list[Any] = [agent_id, session_id, message_id, to_json(request), *counting, participant, *lease]
+    params += [*events.draft_params(rows), *events.notice_params(announce)]
     if kept is not None:
         params += [kept[0], kept[1].last_id]
     sql = _admit_sql(len(rows), announce is not None, kept is not None)
@@ -74,9 +73,8 @@ async def admit(
     return Admitted(started, turn, stored, context)
 
 
-_FIRST_ROW = 10  # the rows' parameters from $10 on; before them:
-# $1 agent, $2 session, $3 request, $4 $5 the message count, $6 $7 the lease, $8 message id,
-# $9 participant
+_FIRST_ROW = 10  # the rows' parameters from $10 on; before them, those of `turns.queue_sql`
+# with $7 the participant
 
 
 @cache
@@ -86,6 +84,7 @@ def _admit_sql(count: int, announce: bool, since: bool) -> str:
     kept = after_rows + (2 if announce else 0)  # the kept context's creation time and last id
     after = f"CASE WHEN locked.created_at = ${kept}::timestamptz THEN ${kept + 1}::bigint ELSE 0 END"
     ctes, read = events.context_read_sql(f"(SELECT {after} FROM locked)" if since else None)
+    queued = turns.queue_sql("idle WHERE start", count_when="EXISTS (SELECT 1 FROM turn)")
     inserted = events.insert_rows_sql(
         count,
         _FIRST_ROW,
@@ -97,29 +96,18 @@ def _admit_sql(count: int, announce: bool, since: bool) -> str:
 WITH locked AS ({sessions.LOCK}),
 idle AS (
   SELECT locked.row_version = (SELECT xmin FROM sessions WHERE agent_id = $1 AND session_id = $2)
-    AND ($9::text IS NULL OR locked.user_ids ? $9::text)
+    AND ($7::text IS NULL OR locked.user_ids ? $7::text)
     AND NOT EXISTS (
       SELECT 1 FROM turns WHERE agent_id = $1 AND session_id = $2 AND status IN ('queued', 'running')
     )
-    AND ($8::text IS NULL OR NOT EXISTS (
-      SELECT 1 FROM message_receipts WHERE agent_id = $1 AND session_id = $2 AND message_id = $8::text
+    AND ($3::text IS NULL OR NOT EXISTS (
+      SELECT 1 FROM message_receipts WHERE agent_id = $1 AND session_id = $2 AND message_id = $3::text
     )) AS start
   FROM locked
-), turn AS (
-  INSERT INTO turns (agent_id, session_id, message_id, request, status, lease_owner, started_at,
-    lease_expires_at)
-  SELECT $1, $2, $8, $3, 'running', $6, now(), now() + make_interval(secs => $7) FROM idle WHERE start
-  ON CONFLICT (agent_id, session_id, message_id) WHERE message_id IS NOT NULL DO NOTHING
-  RETURNING *
-), counted AS (
-  UPDATE sessions SET {sessions.count_message_set(4)}, status = 'running'
-  FROM (SELECT {SETUP_REVISION_COLUMNS}) AS revision (agent_revision, fleet_revision)
-  WHERE agent_id = $1 AND session_id = $2 AND EXISTS (SELECT 1 FROM turn)
-  RETURNING sessions.*, revision.agent_revision, revision.fleet_revision
-), inserted AS ({inserted}), receipt AS (
+), {queued}, inserted AS ({inserted}), receipt AS (
   INSERT INTO message_receipts (agent_id, session_id, message_id, event_id, turn_id)
-  SELECT $1, $2, $8, min(inserted.id), (SELECT id FROM turn) FROM inserted
-  WHERE $8::text IS NOT NULL HAVING count(*) > 0
+  SELECT $1, $2, $3, min(inserted.id), (SELECT id FROM turn) FROM inserted
+  WHERE $3::text IS NOT NULL HAVING count(*) > 0
 ){sent}{ctes}, admitted AS (
   SELECT false AS fresh, earlier.* FROM ({read}) AS earlier WHERE EXISTS (SELECT 1 FROM turn)
   UNION ALL SELECT true, inserted.* FROM inserted{", sent" if announce else ""}

@@ -85,12 +85,8 @@ async def append_events(
     """
     if not drafts:
         return []
-    params = [agent_id, session_id, turn_id, *draft_params(drafts)]
-    if announce is None:
-        sql = insert_rows_sql(len(drafts), 4)
-    else:
-        sql = _insert_announcing_sql(len(drafts))
-        params += [CHANNEL, to_json(announce)]
+    params = [agent_id, session_id, turn_id, *draft_params(drafts), *notice_params(announce)]
+    sql = insert_rows_sql(len(drafts), 4) if announce is None else _insert_announcing_sql(len(drafts))
     rows = await (await driver(tx)).fetch(sql, *params)
     return stored_events(agent_id, session_id, turn_id, drafts, [(r[0], r[1]) for r in rows])
 

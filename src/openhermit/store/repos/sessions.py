@@ -112,13 +112,22 @@ def started(row: asyncpg.Record, prefix: str = "") -> Started:
     return Started(session, as_revision(row["agent_revision"], row["fleet_revision"]))
 
 
-START_RUNNING = f"""
-UPDATE sessions SET status = 'running'
-FROM (SELECT {SETUP_REVISION_COLUMNS}) AS revision (agent_revision, fleet_revision)
-WHERE agent_id = $1 AND session_id = $2
-  AND EXISTS (SELECT 1 FROM turns WHERE agent_id = $1 AND session_id = $2 AND status = 'queued')
-RETURNING sessions.*, revision.agent_revision, revision.fleet_revision
-"""
+def started_update(assignments: str, condition: str | None = None) -> str:
+    """An UPDATE of the session $2 of agent $1 (`condition` holding) that returns what `started`
+    reads: the session as updated and its agent's setup revision."""
+    where = f" AND {condition}" if condition else ""
+    return (
+        f"UPDATE sessions SET {assignments}"
+        f" FROM (SELECT {SETUP_REVISION_COLUMNS}) AS revision (agent_revision, fleet_revision)"
+        f" WHERE agent_id = $1 AND session_id = $2{where}"
+        " RETURNING sessions.*, revision.agent_revision, revision.fleet_revision"
+    )
+
+
+START_RUNNING = started_update(
+    "status = 'running'",
+    "EXISTS (SELECT 1 FROM turns WHERE agent_id = $1 AND session_id = $2 AND status = 'queued')",
+)
 """Mark the session `running` if a turn of it is queued, taking its lock; the session and its
 agent's setup revision (`started`). No row, and no lock, when nothing is queued."""
 
@@ -166,12 +175,7 @@ async def lock_session(tx: Tx | DriverTx, agent_id: str, session_id: str) -> Loc
     of stored messages and the concurrency-policy check all agree.
     """
     row = await (await driver(tx)).fetchrow(LOCK, agent_id, session_id)
-    return locked(row) if row else None
-
-
-def locked(row: asyncpg.Record) -> Locked:
-    """What `LOCK` returned."""
-    return Locked(_record(as_entity(Session, row)), row["applied_concurrency"])
+    return Locked(_record(as_entity(Session, row)), row["applied_concurrency"]) if row else None
 
 
 LOCK = """

@@ -16,9 +16,7 @@ from sqlalchemy import func, select, text, update
 
 from openhermit.store.driver import as_entity, driver, to_json
 from openhermit.store.engine import DriverTx, Tx
-from openhermit.store.notify import CHANNEL
 from openhermit.store.repos import events, sessions
-from openhermit.store.repos.agents import SETUP_REVISION_COLUMNS
 from openhermit.store.repos.events import EventDraft, StoredEvent
 from openhermit.store.repos.sessions import Started, TurnTally
 from openhermit.store.tables.sessions import Turn
@@ -106,27 +104,35 @@ async def queue_turn(
     return Queued(turn, sessions.started(row) if began else None)
 
 
-_QUEUE = f"""
-WITH first AS (
-  SELECT $7::bool AND NOT EXISTS (
-    SELECT 1 FROM turns WHERE agent_id = $1 AND session_id = $2 AND status IN ('queued', 'running')
-  ) AS start
-), turn AS (
+def queue_sql(source: str, count_when: str | None = None) -> str:
+    """CTEs `turn` and `counted`: the turn inserted from `source` (a row source with a boolean
+    `start`), running under the lease when `start`, else queued; the message counted on the
+    session (if `count_when` holds), marked running if its turn started (what `started` reads).
+    Parameters: $1 agent, $2 session, $3 message id, $4 request, $5 $6 the `MessageCount`,
+    $8 $9 the `Lease`."""
+    counted = sessions.started_update(
+        f"{sessions.count_message_set(5)},"
+        " status = CASE WHEN (SELECT status FROM turn) = 'running' THEN 'running' ELSE sessions.status END",
+        count_when,
+    )
+    return f"""turn AS (
   INSERT INTO turns (agent_id, session_id, message_id, request, status, lease_owner, started_at,
     lease_expires_at)
   SELECT $1, $2, $3, $4, CASE WHEN start THEN 'running' ELSE 'queued' END,
     CASE WHEN start THEN $8 END, CASE WHEN start THEN now() END,
     CASE WHEN start THEN now() + make_interval(secs => $9) END
-  FROM first
+  FROM {source}
   ON CONFLICT (agent_id, session_id, message_id) WHERE message_id IS NOT NULL DO NOTHING
   RETURNING *
-), counted AS (
-  UPDATE sessions SET {sessions.count_message_set(5)},
-    status = CASE WHEN (SELECT status FROM turn) = 'running' THEN 'running' ELSE sessions.status END
-  FROM (SELECT {SETUP_REVISION_COLUMNS}) AS revision (agent_revision, fleet_revision)
-  WHERE agent_id = $1 AND session_id = $2
-  RETURNING sessions.*, revision.agent_revision, revision.fleet_revision
-)
+), counted AS ({counted})"""
+
+
+_QUEUE = f"""
+WITH first AS (
+  SELECT $7::bool AND NOT EXISTS (
+    SELECT 1 FROM turns WHERE agent_id = $1 AND session_id = $2 AND status IN ('queued', 'running')
+  ) AS start
+), {queue_sql("first")}
 SELECT counted.*, {turn_columns("turn")}
 FROM counted LEFT JOIN turn ON true
 """
@@ -142,15 +148,15 @@ class Claim(NamedTuple):
     turn: TurnRow | None  # None: a turn of the session runs already
 
 
-async def claim_next(
-    tx: Tx | DriverTx, agent_id: str, session_id: str, *, owner: str, lease_seconds: float
-) -> Claim | None:
+async def claim_next(tx: Tx | DriverTx, agent_id: str, session_id: str, *, lease: Lease) -> Claim | None:
     """Mark the session running and its oldest queued turn `running`, in one statement that
     takes the session's lock first (`sessions.START_RUNNING`). None, and no lock, when nothing
     is queued; no turn when one runs already (`SessionBusy` if a claimer that waited for the
     lock raced another one)."""
     try:
-        row = await (await driver(tx)).fetchrow(_CLAIM, agent_id, session_id, owner, float(lease_seconds))
+        row = await (await driver(tx)).fetchrow(
+            _CLAIM, agent_id, session_id, lease.owner, float(lease.seconds)
+        )
     except asyncpg.UniqueViolationError:
         raise SessionBusy(f"{agent_id}/{session_id}") from None  # running here or on another gateway
     if row is None:
@@ -280,8 +286,7 @@ async def end_running(
         raise ValueError("a turn's end stores at least one row")
     stored = None if result is None else to_json(result)
     params = [agent_id, session_id, turn_id, status, stored, error, *events.draft_params(rows)]
-    if announce is not None:
-        params += [CHANNEL, to_json(announce)]
+    params += events.notice_params(announce)
     found = await (await driver(tx)).fetch(_end_running_sql(len(rows), announce is not None), *params)
     if not found or found[0]["ended"] is None:
         return None
