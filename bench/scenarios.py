@@ -83,11 +83,12 @@ async def _agents(stack: Stack, count: int, prefix: str) -> list[str]:
 
 
 async def throughput(
-    stack: Stack, concurrency: int, agents: list[str], seconds: float = 20.0
+    stack: Stack, concurrency: int, agents: list[str], seconds: float = 20.0, *, prefix: str = "load"
 ) -> dict[str, Any]:
-    """`concurrency` clients, each with its own session on one of `agents`, for `seconds`."""
+    """`concurrency` clients, each with its own session (`prefix`-named) on one of `agents`, for
+    `seconds`."""
     urls = [
-        await stack.open_session(agents[w % len(agents)], f"load-{concurrency}-{w}")
+        await stack.open_session(agents[w % len(agents)], f"{prefix}-{concurrency}-{w}")
         for w in range(concurrency)
     ]
     latencies: list[float] = []

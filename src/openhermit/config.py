@@ -40,6 +40,7 @@ ENV_NAMES: dict[str, tuple[str, ...]] = {
     "web_port": ("OPENHERMIT_WEB_PORT",),
     "eviction_ttl_minutes": ("OPENHERMIT_EVICTION_TTL_MINUTES",),
     "db_pool_size": ("OPENHERMIT_DB_POOL_SIZE",),
+    "context_cache_mb": ("OPENHERMIT_CONTEXT_CACHE_MB",),
     "log_level": ("OPENHERMIT_LOG_LEVEL",),
     "attachments_provider": ("OPENHERMIT_ATTACHMENTS_PROVIDER",),
     "attachments_root": ("OPENHERMIT_ATTACHMENTS_ROOT",),
@@ -103,6 +104,8 @@ class Settings(BaseSettings):
     web_port: int = Field(4310, ge=0, le=65535)
     eviction_ttl_minutes: float = Field(30, ge=0)
     db_pool_size: int = Field(10, ge=1, le=200)
+    # Memory for recent sessions' contexts kept between turns (runtime/histories.py); 0 keeps none.
+    context_cache_mb: float = Field(8, ge=0)
     log_level: str = Field("info")
     # Attachments (docs/attachments.md): storage provider, upload limit, URL passthrough.
     attachments_provider: str = Field("local")

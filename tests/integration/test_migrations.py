@@ -1,8 +1,16 @@
 from __future__ import annotations
 
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
 from sqlalchemy import text
 
+from openhermit.errors import ConfigError
 from openhermit.store import migrate, schema_version
+from openhermit.store.bootstrap import migrate_in_child
 from openhermit.store.engine import Database, open_database
 from openhermit.store.tables import metadata
 
@@ -77,3 +85,51 @@ async def test_real_column_types(db: Database) -> None:
     assert types[("session_events", "payload")] == "jsonb"
     assert types[("session_events", "id")] == "bigint"
     assert types[("sessions", "interactive")] == "boolean"
+
+
+_OPEN_STORE = """
+import asyncio, sys
+from pathlib import Path
+from openhermit.config import Settings
+from openhermit.store.bootstrap import open_store
+
+async def main() -> None:
+    handle = await open_store(Settings(home=Path(sys.argv[2]), database_url=sys.argv[1]))
+    await handle.close()
+    print("alembic" in sys.modules)
+
+asyncio.run(main())
+"""
+
+
+async def test_a_new_database_is_migrated_in_a_child_process(empty_db_url: str, tmp_path: Path) -> None:
+    # A process of its own, as a gateway: it opens the store on a database with no schema.
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", _OPEN_STORE, empty_db_url, str(tmp_path / "home")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"  # the schema was migrated, and Alembic never loaded here
+    db = open_database(empty_db_url, pool_size=1)
+    try:
+        assert await schema_version.is_current(db)
+        assert await migrate.schema_drift(db) == []
+    finally:
+        await db.dispose()
+
+
+async def test_a_failed_migration_says_why(empty_db_url: str) -> None:
+    db = open_database(empty_db_url, pool_size=1)
+    try:
+        async with db.transaction() as tx:  # a revision this build does not know (a newer one's)
+            await tx.execute(text("CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY)"))
+            await tx.execute(text("INSERT INTO alembic_version VALUES ('9999_from_a_newer_build')"))
+    finally:
+        await db.dispose()
+    with pytest.raises(ConfigError) as failed:
+        await migrate_in_child(empty_db_url)
+    assert "migrating the database schema failed" in failed.value.message
+    assert "9999_from_a_newer_build" in failed.value.message

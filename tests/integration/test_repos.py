@@ -215,3 +215,44 @@ async def test_rows_stored_with_the_context_read_in_full_then_from_a_known_conte
         assert notices == ([(stored[0].id, stored[1].id), (again[0].id, again[0].id)] if announced else [])
     finally:
         await watcher.close()
+
+
+async def test_a_context_read_leaves_out_bookkeeping_and_shares_repeated_strings(
+    db: Database, factory: Factory
+) -> None:
+    """Rows read for a model context keep what building messages reads, not which request,
+    model and usage an answer had; their agent, session, type and user strings are shared."""
+    await factory.agent("ctx")
+    await factory.session("ctx", "s")
+    answer = {
+        "text": "two",
+        "toolCalls": [{"id": "c1", "name": "memory_recall", "arguments": {}}],
+        "thinking": "hm",
+        "correlationId": "m-1",
+        "final": True,
+        "model": "m",
+        "provider": "p",
+        "stopReason": "stop",
+        "usage": {"input": 5, "output": 1, "cost": {"total": 0.0}},
+    }
+    draft = events.EventDraft
+    async with db.driver_transaction() as tx:
+        await events.append_events(
+            tx,
+            "ctx",
+            "s",
+            [
+                draft("user", {"text": "one", "correlationId": "m-1", "name": "Ann"}, "one", "u1"),
+                draft("assistant", answer, "two"),
+                draft("user", {"text": "three", "correlationId": "m-2"}, "three", "u1"),
+            ],
+        )
+    async with db.driver_transaction() as tx:
+        first, second, third = (await events.context_events(tx, "ctx", "s")).history
+    assert first.payload == {"text": "one", "name": "Ann"}
+    assert second.payload == {"text": "two", "toolCalls": answer["toolCalls"], "thinking": "hm"}
+    for name in ("agent_id", "session_id", "event_type", "user_id"):
+        assert getattr(first, name) is getattr(third, name), name
+    async with db.transaction() as tx:  # other reads still see every key
+        listed = await events.list_events(tx, "ctx", "s")
+    assert listed[-2].payload["usage"] == answer["usage"]

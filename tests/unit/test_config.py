@@ -77,6 +77,7 @@ def test_valid_secrets_key(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> 
         ("GATEWAY_PORT", "70000", "GATEWAY_PORT:"),
         ("DATABASE_URL", "mysql://x@y/z", "DATABASE_URL: must be a postgresql:// URL"),
         ("OPENHERMIT_LOG_LEVEL", "loud", "OPENHERMIT_LOG_LEVEL:"),
+        ("OPENHERMIT_CONTEXT_CACHE_MB", "-1", "OPENHERMIT_CONTEXT_CACHE_MB:"),
     ],
 )
 def test_invalid_values_name_the_variable(
@@ -86,3 +87,14 @@ def test_invalid_values_name_the_variable(
     with pytest.raises(ConfigError) as caught:
         load_settings()
     assert caught.value.message.startswith(fragment)
+
+
+def test_the_context_cache_bound_is_read_in_megabytes(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from openhermit.runtime.deps import RuntimeDeps
+
+    assert load_settings().context_cache_mb == 8
+    monkeypatch.setenv("OPENHERMIT_CONTEXT_CACHE_MB", "0.5")
+    deps = RuntimeDeps(settings=load_settings(), db=None, secrets=None)  # type: ignore[arg-type]
+    assert deps.histories.max_bytes == 512 * 1024

@@ -31,7 +31,7 @@ def test_later_rows_are_appended_and_a_compaction_drops_what_it_summarised() -> 
 
 
 def test_a_kept_context_belongs_to_its_session_and_not_to_a_new_one_of_the_same_id() -> None:
-    histories = Histories()
+    histories = Histories(max_bytes=1 << 20)
     context = Context(None, [row(1, text="hello")], 1)
     histories.put("a", "s", CREATED, context)
     assert histories.get("a", "s", CREATED) is context
@@ -55,7 +55,7 @@ def test_the_least_recently_kept_contexts_go_first_beyond_the_bound() -> None:
 
 
 def test_the_kept_size_follows_rows_added_and_dropped_by_a_compaction() -> None:
-    histories = Histories()
+    histories = Histories(max_bytes=1 << 20)
     first = Context(None, []).extended([row(1, text="a" * 10), row(2, "assistant", text="b" * 20)])
     histories.put("a", "s", CREATED, first)
     assert histories.kept_bytes == 2 * ROW_OVERHEAD_BYTES + 30
@@ -75,7 +75,7 @@ def _session(kind: str = "direct") -> SessionRecord:
 
 
 def test_a_turn_reuses_the_messages_earlier_turns_built_and_sends_the_same_conversation() -> None:
-    histories = Histories()
+    histories = Histories(max_bytes=1 << 20)
     first = Context(None, []).extended(
         [
             row(1, text="hi"),

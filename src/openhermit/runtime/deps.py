@@ -42,11 +42,12 @@ class RuntimeDeps:
     # Creates and changes schedules (the scheduler installs it); used by the schedule tools.
     schedules: ScheduleOperations | None = None
     # Recent sessions' contexts: a claim reads only the rows stored since (runtime/histories.py).
-    histories: Histories = field(default_factory=Histories)
+    histories: Histories = field(init=False)
     journal: Journal = field(init=False)
     leases: Leases = field(init=False)
 
     def __post_init__(self) -> None:
+        self.histories = Histories(max_bytes=int(self.settings.context_cache_mb * 1024 * 1024))
         self.journal = Journal(self.db, self.bus)
         self.leases = Leases(self.db, self.instance_id)
 

@@ -3,8 +3,9 @@
 A session's context (its last compaction and the rows after it) is rebuilt for every turn.
 Rows are never changed once stored, so the context read for one turn stays true for the next:
 the claim reads the rows with higher ids and applies them (`events.Context.extended`). Entries
-are dropped least recently used first, beyond a bound on the text they hold. With a kept
-context go the model messages its rows made for the session's last turn (`memo`).
+are dropped least recently used first, beyond a bound on the memory they hold
+(`OPENHERMIT_CONTEXT_CACHE_MB`). With a kept context go the model messages its rows made for the
+session's last turn (`memo`).
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from datetime import datetime
 from openhermit.runtime.models.base import ChatMessage
 from openhermit.store.repos.events import Context, StoredEvent
 
-HISTORIES_MAX_BYTES = 32 * 1024 * 1024
-# A stored row's objects besides its text, roughly: measured with tracemalloc, a user message
-# takes about 750 bytes and an answer with its usage block about 1,550.
-ROW_OVERHEAD_BYTES = 1_000
+# A kept row's objects besides its text, with the message it made: measured with tracemalloc
+# over rows read for a context (`events.context_event`), 760 bytes on average for questions and
+# plain answers, 910 with tool calls and their results among them.
+ROW_OVERHEAD_BYTES = 850
 
 
 def _size(row: StoredEvent) -> int:
@@ -57,7 +58,7 @@ def _grown_size(before: _Kept, context: Context) -> int | None:
 
 
 class Histories:
-    def __init__(self, *, max_bytes: int = HISTORIES_MAX_BYTES) -> None:
+    def __init__(self, *, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self._entries: dict[tuple[str, str], _Kept] = {}
         self._bytes = 0

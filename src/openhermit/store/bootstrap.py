@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 
@@ -14,6 +17,10 @@ from openhermit.store.embedded import EmbeddedPostgres
 from openhermit.store.engine import Database, ensure_database, open_database
 
 log = logging.getLogger(__name__)
+
+# Where the child process of `migrate_in_child` finds the database's URL (an argument would show
+# its password in the process list).
+MIGRATE_URL_VARIABLE = "OPENHERMIT_MIGRATE_URL"
 
 
 @dataclass
@@ -51,9 +58,7 @@ async def open_store(settings: Settings, *, run_migrations: bool = True) -> Stor
     try:
         await db.ping()
         if run_migrations and not await schema_version.is_current(db):
-            from openhermit.store import migrate  # Alembic is loaded only when there is work for it
-
-            await migrate.upgrade(db)
+            await migrate_in_child(url)
     except BaseException:
         await db.dispose()
         if embedded is not None:
@@ -62,3 +67,30 @@ async def open_store(settings: Settings, *, run_migrations: bool = True) -> Stor
     elapsed = time.perf_counter() - started
     log.info("store ready in %.2fs (%s)", elapsed, "embedded" if embedded else "DATABASE_URL")
     return StoreHandle(db=db, embedded=embedded, start_seconds=elapsed)
+
+
+async def migrate_in_child(url: str) -> None:
+    """Bring the schema at `url` to head in a child process (`python -m openhermit.store.migrate`).
+
+    What a migration loads stays out of the long-lived process that asked: Alembic, Mako and the
+    state a run leaves behind held about 9 MB of a gateway's resident memory until it stopped.
+    Raises `ConfigError` with the child's last line of error output when it fails."""
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "openhermit.store.migrate",
+        env={**os.environ, MIGRATE_URL_VARIABLE: url},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        _, errors = await child.communicate()
+    finally:
+        if child.returncode is None:  # cancelled while it ran
+            child.kill()
+            await child.wait()
+    if child.returncode != 0:
+        lines = errors.decode(errors="replace").strip().splitlines()
+        reason = lines[-1] if lines else f"exit status {child.returncode}"
+        raise ConfigError(f"migrating the database schema failed: {reason}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 from typing import Any
 
 from alembic import command
@@ -11,7 +13,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
-from openhermit.store.engine import Database
+from openhermit.store.bootstrap import MIGRATE_URL_VARIABLE
+from openhermit.store.engine import Database, open_database
 from openhermit.store.tables import metadata
 
 
@@ -65,3 +68,20 @@ async def schema_drift(db: Database) -> list[Any]:
 
     async with db.engine.connect() as conn:
         return await conn.run_sync(compare)
+
+
+async def _upgrade_url(url: str) -> None:
+    db = open_database(url, pool_size=1, application_name="openhermit-migrate")
+    try:
+        await upgrade(db)
+    finally:
+        await db.dispose()
+
+
+def main() -> None:
+    """`python -m openhermit.store.migrate`: bring the schema at `$OPENHERMIT_MIGRATE_URL` to head."""
+    asyncio.run(_upgrade_url(os.environ[MIGRATE_URL_VARIABLE]))
+
+
+if __name__ == "__main__":
+    main()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from sys import intern
 from typing import Any, NamedTuple
 
 import asyncpg
@@ -244,7 +245,7 @@ class Context(NamedTuple):
 async def context_events(tx: Tx | DriverTx, agent_id: str, session_id: str) -> Context:
     """The session's context, in one statement."""
     rows = await (await driver(tx)).fetch(_CONTEXT, agent_id, session_id)
-    return Context(None, []).extended(StoredEvent(*row) for row in rows)
+    return Context(None, []).extended(map(context_event, rows))
 
 
 async def append_with_context(
@@ -274,21 +275,49 @@ async def append_with_context(
     stored = stored_events(agent_id, session_id, turn_id, drafts, assigned)
     # The statement's reads do not see its own rows; all they see was committed before, with
     # lower ids, so the new rows go last.
-    earlier = [StoredEvent(*row[1:]) for row in rows if not row["fresh"]]
+    earlier = [context_event(row[1:]) for row in rows if not row["fresh"]]
     return stored, (known or Context(None, [])).extended([*earlier, *stored])
 
 
 EVENT_COLUMNS = ", ".join(c.name for c in COLUMNS)
+# Bookkeeping in a row's payload that no model context reads (which request, which model, at
+# what cost): context reads leave it out, so kept contexts hold and decode less (an answer's
+# `usage` block alone is three dictionaries).
+_NOT_IN_CONTEXT = ("correlationId", "final", "model", "provider", "stopReason", "usage")
+_CONTEXT_COLUMNS = EVENT_COLUMNS.replace(
+    "payload", f"payload - '{{{','.join(_NOT_IN_CONTEXT)}}}'::text[] AS payload"
+)
+
+
+def context_event(values: Sequence[Any]) -> StoredEvent:
+    """A row of a context read (`EVENT_COLUMNS`, bookkeeping left out of its payload) as a
+    `StoredEvent` whose repeated strings (agent, session, type, user) are shared: kept contexts
+    hold thousands of rows that name the same few."""
+    event_id, agent_id, session_id, ts, event_type, payload, content, user_id, turn_id = values
+    user = intern(user_id) if user_id is not None else None
+    return StoredEvent(
+        event_id,
+        intern(agent_id),
+        intern(session_id),
+        ts,
+        intern(event_type),
+        payload,
+        content,
+        user,
+        turn_id,
+    )
+
+
 _CONTEXT_TYPES = ", ".join(f"'{t}'" for t in CONTEXT_TYPES)
 _CONTEXT_ROWS = f"""
 compaction AS (
-  SELECT {EVENT_COLUMNS} FROM session_events
+  SELECT {_CONTEXT_COLUMNS} FROM session_events
   WHERE agent_id = $1 AND session_id = $2 AND event_type = 'context_compaction'
   ORDER BY id DESC LIMIT 1
 ), context AS (
   SELECT * FROM compaction
   UNION ALL
-  SELECT {EVENT_COLUMNS} FROM session_events
+  SELECT {_CONTEXT_COLUMNS} FROM session_events
   WHERE agent_id = $1 AND session_id = $2 AND event_type IN ({_CONTEXT_TYPES})
     AND id >= coalesce((SELECT coalesce((payload ->> 'upToEventId')::bigint, id) FROM compaction), 0)
 )"""
@@ -302,14 +331,15 @@ def notice_params(announce: dict[str, Any] | None) -> list[Any]:
 
 def context_read_sql(after: str | None) -> tuple[str, str]:
     """Reading a session's context ($1 agent, $2 session) inside a larger statement: the CTEs it
-    needs (empty, or starting with a comma) and a SELECT of `EVENT_COLUMNS`. With `after`, an
+    needs (empty, or starting with a comma) and a SELECT of `EVENT_COLUMNS` (bookkeeping left out
+    of the payload: read the rows with `context_event`). With `after`, an
     SQL expression for a known context's last id: only the rows after it that change a context
     (`Context.extended` applies them; after 0, every such row, from which `extended` builds the
     whole context)."""
     if after is None:
         return f", {_CONTEXT_ROWS[1:]}", "SELECT * FROM context"
     return "", (
-        f"SELECT {EVENT_COLUMNS} FROM session_events"
+        f"SELECT {_CONTEXT_COLUMNS} FROM session_events"
         f" WHERE agent_id = $1 AND session_id = $2 AND id > {after}"
         f" AND event_type IN ({_CONTEXT_TYPES}, 'context_compaction')"
     )
@@ -349,7 +379,7 @@ def prefixed_columns(source: str) -> str:
 
 def prefixed_event(row: asyncpg.Record) -> StoredEvent:
     """A row of `SINCE_INTROSPECTION`, or of `prefixed_columns`."""
-    return StoredEvent(*(row[name] for name in _PREFIXED))
+    return context_event([row[name] for name in _PREFIXED])
 
 
 async def last_event_id(tx: Tx, agent_id: str, session_id: str) -> int:
