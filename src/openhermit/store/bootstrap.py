@@ -4,23 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 
-from openhermit.config import Settings
+from openhermit.config import ENV_NAMES, Settings, inherited_environment
 from openhermit.errors import ConfigError
 from openhermit.store import schema_version
 from openhermit.store.embedded import EmbeddedPostgres
 from openhermit.store.engine import Database, ensure_database, open_database
 
 log = logging.getLogger(__name__)
-
-# Where the child process of `migrate_in_child` finds the database's URL (an argument would show
-# its password in the process list).
-MIGRATE_URL_VARIABLE = "OPENHERMIT_MIGRATE_URL"
 
 
 @dataclass
@@ -70,7 +65,8 @@ async def open_store(settings: Settings, *, run_migrations: bool = True) -> Stor
 
 
 async def migrate_in_child(url: str) -> None:
-    """Bring the schema at `url` to head in a child process (`python -m openhermit.store.migrate`).
+    """Bring the schema at `url` to head in a child process (`python -m openhermit.store.migrate`),
+    which reads it as its `DATABASE_URL` (an argument would show its password in the process list).
 
     What a migration loads stays out of the long-lived process that asked: Alembic, Mako and the
     state a run leaves behind held about 9 MB of a gateway's resident memory until it stopped.
@@ -79,7 +75,7 @@ async def migrate_in_child(url: str) -> None:
         sys.executable,
         "-m",
         "openhermit.store.migrate",
-        env={**os.environ, MIGRATE_URL_VARIABLE: url},
+        env={**inherited_environment(), ENV_NAMES["database_url"][0]: url},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from typing import Any
 
 from alembic import command
@@ -13,7 +12,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
-from openhermit.store.bootstrap import MIGRATE_URL_VARIABLE
+from openhermit.config import load_settings
+from openhermit.errors import ConfigError
 from openhermit.store.engine import Database, open_database
 from openhermit.store.tables import metadata
 
@@ -79,8 +79,11 @@ async def _upgrade_url(url: str) -> None:
 
 
 def main() -> None:
-    """`python -m openhermit.store.migrate`: bring the schema at `$OPENHERMIT_MIGRATE_URL` to head."""
-    asyncio.run(_upgrade_url(os.environ[MIGRATE_URL_VARIABLE]))
+    """`python -m openhermit.store.migrate`: bring the schema at `DATABASE_URL` to head."""
+    url = load_settings().database_url
+    if not url:
+        raise ConfigError("DATABASE_URL: not set; it names the database to migrate")
+    asyncio.run(_upgrade_url(url))
 
 
 if __name__ == "__main__":

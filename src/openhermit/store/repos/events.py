@@ -284,15 +284,16 @@ EVENT_COLUMNS = ", ".join(c.name for c in COLUMNS)
 # what cost): context reads leave it out, so kept contexts hold and decode less (an answer's
 # `usage` block alone is three dictionaries).
 _NOT_IN_CONTEXT = ("correlationId", "final", "model", "provider", "stopReason", "usage")
-_CONTEXT_COLUMNS = EVENT_COLUMNS.replace(
-    "payload", f"payload - '{{{','.join(_NOT_IN_CONTEXT)}}}'::text[] AS payload"
+_CONTEXT_COLUMNS = ", ".join(
+    f"payload - '{{{','.join(_NOT_IN_CONTEXT)}}}'::text[] AS payload" if c.name == "payload" else c.name
+    for c in COLUMNS
 )
 
 
 def context_event(values: Sequence[Any]) -> StoredEvent:
-    """A row of a context read (`EVENT_COLUMNS`, bookkeeping left out of its payload) as a
-    `StoredEvent` whose repeated strings (agent, session, type, user) are shared: kept contexts
-    hold thousands of rows that name the same few."""
+    """A row of `EVENT_COLUMNS` read for a model context as a `StoredEvent` whose repeated
+    strings (agent, session, type, user) are shared: kept contexts hold thousands of rows that
+    name the same few."""
     event_id, agent_id, session_id, ts, event_type, payload, content, user_id, turn_id = values
     user = intern(user_id) if user_id is not None else None
     return StoredEvent(
