@@ -569,6 +569,57 @@ async def test_admitting_into_an_idle_session_is_one_statement_that_never_jumps_
     assert (s1.message_count, s4.message_count, s4.status) == (1, 0, "idle")
 
 
+async def test_a_turn_queued_while_the_running_one_ends_is_not_left_behind(db: Database, agent: str) -> None:
+    """Another gateway queues a message's turn while holding the session's lock; the running
+    turn's end waits for that lock and reads the turns as they were before. It must still tell
+    its worker that a turn may wait, or that turn sits queued until the stalled-queue sweep."""
+    lease = turns.Lease("this-gateway", 60)
+    async with db.driver_transaction() as tx:
+        await sessions.lock_session(tx, agent, "s1")
+        running = (
+            await turns.queue_turn(tx, agent, "s1", message_id=None, request={}, counting=COUNT, start=lease)
+        ).turn
+    assert running is not None
+
+    async def end(turn_id: int) -> turns.Ended | None:
+        async with db.driver_connection() as conn:
+            return await turns.end_running(
+                conn,
+                agent,
+                "s1",
+                turn_id,
+                status="completed",
+                result={},
+                error=None,
+                rows=[EventDraft("agent_end", {"status": "completed"})],
+            )
+
+    async def waiting_for_a_lock() -> int:
+        async with db.transaction() as tx:
+            return (await tx.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted"))).scalar_one()
+
+    async with db.driver_transaction() as peer:
+        await sessions.lock_session(peer, agent, "s1")
+        queued = (await turns.queue_turn(peer, agent, "s1", message_id="m2", request={}, counting=COUNT)).turn
+        ending = asyncio.create_task(end(running.id))
+        await eventually(waiting_for_a_lock, what="the turn's end waiting for the session's lock")
+    ended = await ending
+    assert queued is not None
+    assert queued.status == "queued"
+    assert ended is not None
+    assert ended.tally.waiting is True
+    async with db.driver_transaction() as tx:
+        claim = await turns.claim_next(tx, agent, "s1", lease=lease)
+    assert claim is not None
+    assert claim.turn is not None
+    assert claim.turn.id == queued.id
+
+    # Without a race, the end of the last turn says nothing waits.
+    last = await end(queued.id)
+    assert last is not None
+    assert last.tally.waiting is False
+
+
 async def test_the_model_sees_the_conversation_and_the_new_message_last(
     client: httpx.AsyncClient, fake_model: FakeModelServer, agent: str
 ) -> None:

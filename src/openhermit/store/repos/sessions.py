@@ -284,7 +284,7 @@ _RECORD_USER_MESSAGE = f"UPDATE sessions SET {count_message_set(3)} WHERE agent_
 
 class TurnTally(NamedTuple):
     completed: int  # the session's completed-turn count
-    waiting: bool  # other turns of the session are still queued or running
+    waiting: bool  # other turns of the session are (or may be) still queued or running
 
 
 async def set_working_memory(tx: Tx, agent_id: str, session_id: str, content: str) -> None:

@@ -280,7 +280,11 @@ async def end_running(
     and one commit. None, and nothing changed, when the turn is no longer running (a peer ended
     it). `announce`: the notice for other processes (`events.append_events`).
 
-    The session is counted `running` while other turns of it wait, else `idle`.
+    The session is counted `running` while other turns of it wait, else `idle`. A statement
+    that had to wait for the session's lock reads turns as they were when it began, so it can
+    miss a turn queued meanwhile (by another gateway, whose transaction held the lock): then the
+    session row it locked is newer than the one it read, and the tally says others may wait
+    (`TurnTally.waiting`), for the caller to claim what is queued now.
     """
     if not rows:
         raise ValueError("a turn's end stores at least one row")
@@ -290,7 +294,9 @@ async def end_running(
     found = await (await driver(tx)).fetch(_end_running_sql(len(rows), announce is not None), *params)
     if not found or found[0]["ended"] is None:
         return None
-    tally = TurnTally(int(found[0]["completed"] or 0), found[0]["status"] == "running")
+    first_row = found[0]
+    waiting = first_row["status"] == "running" or bool(first_row["raced"])
+    tally = TurnTally(int(first_row["completed"] or 0), waiting)
     assigned = [(r["id"], r["ts"]) for r in found if r["id"] is not None]
     return Ended(tally, events.stored_events(agent_id, session_id, turn_id, rows, assigned))
 
@@ -299,13 +305,16 @@ async def end_running(
 def _end_running_sql(count: int, announce: bool) -> str:
     # Locks are taken in the order every other writer of both takes them: the session, then its
     # turns. Each step reads the one before it, which orders them, and nothing changes unless
-    # the turn was still running once the session's lock was held.
+    # the turn was still running once the session's lock was held. `locked` gives the session
+    # row's latest version (read again once its lock is granted), the plain read the version of
+    # the statement's snapshot: they differ when another transaction changed the session
+    # meanwhile, queueing a turn the tally's snapshot cannot see (`raced`).
     first = 7  # $7 on: the rows' parameters, then the notice's two
     notice = events.announcing_cte("inserted", first + 4 * count, first + 1 + 4 * count)
     sent = f", {notice}" if announce else ""
     return f"""
 WITH locked AS (
-  SELECT 1 FROM sessions WHERE agent_id = $1 AND session_id = $2 FOR UPDATE
+  SELECT xmin AS version FROM sessions WHERE agent_id = $1 AND session_id = $2 FOR UPDATE
 ), ended AS (
   UPDATE turns SET status = $4, result = $5, error = $6, finished_at = now(), lease_expires_at = NULL
   WHERE id = $3 AND status = 'running' AND EXISTS (SELECT 1 FROM locked)
@@ -320,7 +329,9 @@ WITH locked AS (
   RETURNING completed_turn_count, status
 ), inserted AS ({events.insert_rows_sql(count, first, "EXISTS (SELECT 1 FROM ended)")}){sent}
 SELECT (SELECT id FROM ended) AS ended, (SELECT completed_turn_count FROM tally) AS completed,
-  (SELECT status FROM tally) AS status, inserted.id, inserted.ts
+  (SELECT status FROM tally) AS status, inserted.id, inserted.ts,
+  (SELECT version FROM locked) <> (SELECT xmin FROM sessions WHERE agent_id = $1 AND session_id = $2)
+    AS raced
 FROM (SELECT 1) AS one LEFT JOIN inserted ON true{" LEFT JOIN sent ON true" if announce else ""}
 """
 
