@@ -95,7 +95,7 @@ def _admit_sql(count: int, announce: bool, since: bool) -> str:
     return f"""
 WITH locked AS ({sessions.LOCK}),
 idle AS (
-  SELECT locked.row_version = (SELECT xmin FROM sessions WHERE agent_id = $1 AND session_id = $2)
+  SELECT {sessions.unchanged_while_locking("locked")}
     AND ($7::text IS NULL OR locked.user_ids ? $7::text)
     AND NOT EXISTS (
       SELECT 1 FROM turns WHERE agent_id = $1 AND session_id = $2 AND status IN ('queued', 'running')

@@ -188,6 +188,14 @@ FROM sessions s WHERE s.agent_id = $1 AND s.session_id = $2 FOR UPDATE
 one even when the statement had to wait for the lock."""
 
 
+def unchanged_while_locking(locked: str) -> str:
+    """SQL: whether the session row ($1, $2) that `locked` holds (its `row_version`, read again
+    once the lock was granted) is the version the statement's snapshot saw. False when another
+    transaction changed the session while the statement waited for its lock: what it read of
+    the session's turns may then be out of date."""
+    return f"{locked}.row_version = (SELECT xmin FROM sessions WHERE agent_id = $1 AND session_id = $2)"
+
+
 async def get_session(tx: Tx, agent_id: str, session_id: str) -> SessionSummary | None:
     row = await tx.get(Session, (agent_id, session_id))
     return _summary(row) if row else None

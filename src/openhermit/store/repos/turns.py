@@ -305,16 +305,15 @@ async def end_running(
 def _end_running_sql(count: int, announce: bool) -> str:
     # Locks are taken in the order every other writer of both takes them: the session, then its
     # turns. Each step reads the one before it, which orders them, and nothing changes unless
-    # the turn was still running once the session's lock was held. `locked` gives the session
-    # row's latest version (read again once its lock is granted), the plain read the version of
-    # the statement's snapshot: they differ when another transaction changed the session
-    # meanwhile, queueing a turn the tally's snapshot cannot see (`raced`).
+    # the turn was still running once the session's lock was held. `raced`: another
+    # transaction changed the session while this statement waited for its lock, maybe queueing
+    # a turn the tally's snapshot cannot see.
     first = 7  # $7 on: the rows' parameters, then the notice's two
     notice = events.announcing_cte("inserted", first + 4 * count, first + 1 + 4 * count)
     sent = f", {notice}" if announce else ""
     return f"""
 WITH locked AS (
-  SELECT xmin AS version FROM sessions WHERE agent_id = $1 AND session_id = $2 FOR UPDATE
+  SELECT xmin AS row_version FROM sessions WHERE agent_id = $1 AND session_id = $2 FOR UPDATE
 ), ended AS (
   UPDATE turns SET status = $4, result = $5, error = $6, finished_at = now(), lease_expires_at = NULL
   WHERE id = $3 AND status = 'running' AND EXISTS (SELECT 1 FROM locked)
@@ -330,8 +329,7 @@ WITH locked AS (
 ), inserted AS ({events.insert_rows_sql(count, first, "EXISTS (SELECT 1 FROM ended)")}){sent}
 SELECT (SELECT id FROM ended) AS ended, (SELECT completed_turn_count FROM tally) AS completed,
   (SELECT status FROM tally) AS status, inserted.id, inserted.ts,
-  (SELECT version FROM locked) <> (SELECT xmin FROM sessions WHERE agent_id = $1 AND session_id = $2)
-    AS raced
+  (SELECT NOT {sessions.unchanged_while_locking("locked")} FROM locked) AS raced
 FROM (SELECT 1) AS one LEFT JOIN inserted ON true{" LEFT JOIN sent ON true" if announce else ""}
 """
 
