@@ -26,14 +26,10 @@ async def run(agents: int, rounds: int, seconds: float, sessions: int, new_sessi
         print(f"idle                 {rss_mb(stack.gateway_pid):7.1f} MB", flush=True)
         ids = await scenarios._agents(stack, agents, "load")
         print(f"after {agents} agents {rss_mb(stack.gateway_pid):9.1f} MB", flush=True)
-        for index in range(rounds):
-            prefix = f"round-{index}" if new_sessions else "load"
-            result = await scenarios.throughput(stack, sessions, ids, seconds, prefix=prefix)
-            print(
-                f"after round {index + 1} ({result['turns']} turns, {result['turns_per_s']} turns/s)"
-                f" {rss_mb(stack.gateway_pid):7.1f} MB",
-                flush=True,
-            )
+        result = await scenarios.rss_rounds(stack, ids, rounds, seconds, sessions, new_sessions=new_sessions)
+        for index, (turns, rss) in enumerate(zip(result["turns"], result["rss_after_each_mb"], strict=True)):
+            print(f"after round {index + 1} ({turns} turns) {rss:7.1f} MB", flush=True)
+        print(f"growth over the second half of the rounds: {result['growth_second_half_mb']} MB")
 
 
 def main() -> None:

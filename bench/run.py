@@ -30,6 +30,7 @@ FULL = {
     "load_agents": 100,
     "concurrency": (16, 64),
     "load_seconds": 20.0,
+    "rss_rounds": (6, 5.0, 64),  # (rounds, seconds each, sessions): new sessions every round
     "stream_turns": 100,
     "replay_events": 10_000,
     "token_cost": (300, 100),  # (tokens per answer, turns)
@@ -42,6 +43,7 @@ SMOKE = {
     "load_agents": 3,
     "concurrency": (2,),
     "load_seconds": 1.0,
+    "rss_rounds": (2, 0.5, 2),
     "stream_turns": 3,
     "replay_events": 50,
     "token_cost": (20, 2),
@@ -74,6 +76,8 @@ async def run(only: set[str], sizes: dict[str, Any], database_url: str | None) -
                 for c in sizes["concurrency"]
             ]
             results["rss_after_load_mb"] = rss_mb(stack.gateway_pid)
+            progress("rss rounds")
+            results["rss_rounds"] = await scenarios.rss_rounds(stack, load_agents, *sizes["rss_rounds"])
         if "streaming" in only:
             progress("streaming")
             results["first_token"] = await scenarios.first_token(stack, sizes["stream_turns"])

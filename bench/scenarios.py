@@ -145,6 +145,33 @@ async def throughput(
 
 
 # 3 ------------------------------------------------------------------------------------------
+async def rss_rounds(
+    stack: Stack, agents: list[str], rounds: int, seconds: float, sessions: int, *, new_sessions: bool = True
+) -> dict[str, Any]:
+    """The throughput load `rounds` times, the gateway's RSS after each: a leak shows as growth
+    that does not stop. With `new_sessions` every round talks in sessions of its own, as a
+    fleet's users start conversations all day, so what the gateway keeps per session grows until
+    its bound (the contexts kept between turns, `OPENHERMIT_CONTEXT_CACHE_MB`) and then stays."""
+    after: list[float] = []
+    turns: list[int] = []
+    for index in range(rounds):
+        prefix = f"round-{index}" if new_sessions else "rounds"
+        result = await throughput(stack, sessions, agents, seconds, prefix=prefix)
+        turns.append(result["turns"])
+        after.append(rss_mb(stack.gateway_pid))
+    half = rounds // 2
+    return {
+        "rounds": rounds,
+        "seconds": seconds,
+        "sessions": sessions,
+        "new_sessions": new_sessions,
+        "turns": turns,
+        "rss_after_each_mb": after,
+        # Growth over the second half of the rounds: about zero when memory has settled.
+        "growth_second_half_mb": round(after[-1] - after[half - 1], 1) if half else 0.0,
+    }
+
+
 async def fleet(stack: Stack, agents: int = 1000) -> dict[str, Any]:
     """Create `agents` agents one after another through the API; RSS before and after."""
     idle = rss_mb(stack.gateway_pid)

@@ -25,6 +25,7 @@ def test_bench_harness_smoke(tmp_path: Path) -> None:
     assert figures["sequential"]["turns"] == 5
     assert figures["throughput"][0]["errors"] == 0
     assert figures["throughput"][0]["turns"] > 0
+    assert len(figures["rss_rounds"]["rss_after_each_mb"]) == 2
     assert figures["first_token"]["measured"] == 3
     assert figures["replay"]["events"] == 50
     assert figures["token_cost"]["turns"] == 2
